@@ -1,0 +1,124 @@
+import type { ConnectionStrategy } from '@stackbench/contract';
+import type { StoreName } from '@stackbench/server';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { appMainPath, type AppEntry } from './registry.js';
+import { CliError } from './cli-support.js';
+
+export interface AppProcessOptions {
+  app: AppEntry;
+  store: StoreName;
+  conn: ConnectionStrategy;
+  poolSize: number;
+  databaseUrl: string;
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+  /** Node binary that runs the app (default: the Node running stackbench). */
+  nodeBinary?: string;
+  /** Where the app's stdout/stderr go (default: kept in a small ring for error messages). */
+  onOutput?: (line: string) => void;
+  startTimeoutMs?: number;
+}
+
+export interface AppProcess {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  /** Last lines the app printed, for error reports. */
+  output(): string;
+  /** Resolves with the exit code (or signal) once the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, then SIGKILL after a grace period. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function assertPortFree(port: number, host = '127.0.0.1'): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new CliError(err.code === 'EADDRINUSE' ? `port ${port} is in use on ${host}` : `cannot use port ${port}: ${err.message}`)),
+    );
+    srv.listen(port, host, () => srv.close(() => resolve()));
+  });
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Runs an app's compiled main.js as its own process (never a dev transpiler) and resolves once it prints
+ * `listening on <url>`. Rejects with the app's last output when it exits or stays silent too long.
+ */
+export async function startAppProcess(options: AppProcessOptions): Promise<AppProcess> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port === 0 ? await freePort(host) : options.port;
+  await assertPortFree(port, host);
+  const child = spawn(options.nodeBinary ?? process.execPath, [appMainPath(options.app)], {
+    env: {
+      ...process.env,
+      DATABASE_URL: options.databaseUrl,
+      STACKBENCH_STORE: options.store,
+      STACKBENCH_CONN: options.conn,
+      STACKBENCH_POOL_SIZE: String(options.poolSize),
+      PORT: String(port),
+      HOST: host,
+      NODE_ENV: 'production',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const ring: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let onLine: (line: string) => void = () => undefined;
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line) continue;
+      ring.push(line);
+      if (ring.length > 40) ring.shift();
+      options.onOutput?.(line);
+      onLine(line);
+    }
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const output = () => ring.join('\n');
+
+  const stop = async (graceMs = 5000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop(0);
+      reject(new Error(`${options.app.name} did not start within ${(options.startTimeoutMs ?? 30_000) / 1000} s:\n${output()}`));
+    }, options.startTimeoutMs ?? 30_000);
+    onLine = (line) => {
+      const m = /^listening on (\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`${options.app.name} exited (${signal ?? `code ${code}`}) before listening:\n${output()}`));
+    });
+  });
+  onLine = () => undefined;
+  return { url, pid: child.pid!, child, output, exited, stop };
+}

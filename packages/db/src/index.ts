@@ -1,0 +1,3 @@
+export * from './admin.js';
+export * from './embedded.js';
+export * from './seed.js';

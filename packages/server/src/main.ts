@@ -1,0 +1,79 @@
+import type { AppConfig, AppDeps, ConnectionStrategy, RunningServer } from '@stackbench/contract';
+import { createStore, isConnectionStrategy, isStoreName, STORE_NAMES, type StoreName } from './stores.js';
+
+/** What an app package exports for each app it provides: a factory that does not listen, and a way to listen. */
+export interface AppModule<TApp = unknown> {
+  buildApp(deps: AppDeps, config: AppConfig): TApp | Promise<TApp>;
+  listen(app: TApp, port: number, host: string): Promise<RunningServer>;
+}
+
+export interface ServerConfig {
+  databaseUrl: string;
+  store: StoreName;
+  conn: ConnectionStrategy;
+  poolSize: number;
+  port: number;
+  host: string;
+  logger: boolean;
+}
+
+/** Reads the server's configuration from the environment; throws a one-line error on bad values. */
+export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) throw new Error('DATABASE_URL is required');
+  const store = env.STACKBENCH_STORE ?? 'pg';
+  if (!isStoreName(store)) throw new Error(`unknown store "${store}" (known: ${STORE_NAMES.join(', ')})`);
+  const conn = env.STACKBENCH_CONN ?? 'pool';
+  if (!isConnectionStrategy(conn)) throw new Error(`unknown connection strategy "${conn}" (known: pool, per-request)`);
+  const poolSize = Number(env.STACKBENCH_POOL_SIZE ?? 10);
+  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) throw new Error(`pool size must be 1..1000, got ${env.STACKBENCH_POOL_SIZE}`);
+  const port = Number(env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be 0..65535, got ${env.PORT}`);
+  return { databaseUrl, store, conn, poolSize, port, host: env.HOST ?? '127.0.0.1', logger: env.STACKBENCH_LOG === '1' };
+}
+
+/** Builds the store and the app, listens, and closes both on SIGINT/SIGTERM. */
+export async function startServer(app: AppModule, config: ServerConfig): Promise<RunningServer> {
+  const store = await createStore(config.store, { databaseUrl: config.databaseUrl, conn: config.conn, poolSize: config.poolSize });
+  try {
+    const built = await app.buildApp({ store }, { logger: config.logger });
+    const server = await app.listen(built, config.port, config.host);
+    return {
+      url: server.url,
+      close: async () => {
+        await server.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * The body of every app's main.ts. Prints `listening on <url>` when ready; exits 1 with one line on a bad
+ * configuration or a port in use.
+ */
+export async function runMain(app: AppModule): Promise<void> {
+  try {
+    const config = readServerConfig();
+    const server = await startServer(app, config);
+    console.log(`listening on ${server.url}`);
+    let closing = false;
+    const shutdown = () => {
+      if (closing) return;
+      closing = true;
+      server.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    console.error(e.code === 'EADDRINUSE' ? `port in use: ${e.message}` : `cannot start: ${e.message}`);
+    process.exit(1);
+  }
+}
