@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { appMainPath, type AppEntry } from './registry.js';
 import { CliError } from './cli-support.js';
+import { killOnExit, onShutdown } from '@stackbench/db';
 
 export interface AppProcessOptions {
   app: AppEntry;
@@ -76,9 +77,14 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Stopped with everything else on Ctrl-C, and signalled if stackbench itself exits.
+  const unregister = [onShutdown(() => stop()), killOnExit(child.pid!)];
   const ring: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('exit', (code, signal) => {
+      for (const u of unregister) u();
+      resolve({ code, signal });
+    }),
   );
   let onLine: (line: string) => void = () => undefined;
   const collect = (chunk: Buffer) => {

@@ -6,7 +6,9 @@ export class CliError extends Error {}
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Strict flag parsing: an unknown flag or a missing value is a CliError, not a crash. */
-export function parseFlags<T extends Options>(args: string[], options: T, allowPositionals = false) {
+type Parsed<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: boolean; strict: true }>>;
+
+export function parseFlags<T extends Options>(args: string[], options: T, allowPositionals = false): Parsed<T> {
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (err) {

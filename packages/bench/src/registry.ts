@@ -1,7 +1,8 @@
 import { CONNECTION_STRATEGIES, type ConnectionStrategy } from '@stackbench/contract';
 import { STORE_NAMES, STORES, type AppModule, type StoreName } from '@stackbench/server';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** What each app is, for `stackbench list`, the README's matrix table and the report. */
 export interface AppEntry {
@@ -98,10 +99,18 @@ export function findApp(name: string): AppEntry {
   return entry;
 }
 
-const require = createRequire(import.meta.url);
+const here = dirname(fileURLToPath(import.meta.url));
 
-function packageDir(pkg: string): string {
-  return dirname(require.resolve(`${pkg}/package.json`));
+/**
+ * The folder of an installed package as Node would find it from `fromDir`: the nearest node_modules/<pkg> up
+ * the tree. (Resolving `<pkg>/package.json` fails for packages whose "exports" do not list it.)
+ */
+function packageDir(pkg: string, fromDir = here): string {
+  for (let dir = fromDir; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', pkg);
+    if (existsSync(join(candidate, 'package.json'))) return realpathSync(candidate);
+    if (dir === dirname(dir)) throw new Error(`package ${pkg} is not installed (run npm ci)`);
+  }
 }
 
 /** Absolute path of an app's compiled main.js. */
@@ -109,11 +118,11 @@ export function appMainPath(entry: AppEntry): string {
   return join(packageDir(entry.package), entry.main);
 }
 
-/** Version of an installed npm package, resolved from where the app package would load it. */
+/** Version of an installed npm package, as the package `from` (default: this one) would load it. */
 export function installedVersion(pkg: string, from?: string): string | null {
   try {
-    const req = from ? createRequire(join(packageDir(from), 'package.json')) : require;
-    return (req(`${pkg}/package.json`) as { version: string }).version;
+    const start = from ? packageDir(from) : here;
+    return (JSON.parse(readFileSync(join(packageDir(pkg, start), 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return null;
   }

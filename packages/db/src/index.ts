@@ -1,3 +1,4 @@
 export * from './admin.js';
 export * from './embedded.js';
 export * from './seed.js';
+export * from './shutdown.js';

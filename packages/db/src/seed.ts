@@ -54,3 +54,17 @@ export async function resetDatabase(databaseUrl: string, options: SeedOptions = 
   }
   return { products };
 }
+
+/** True when both tables exist (the database has been reset at least once). */
+export async function hasSchema(databaseUrl: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'stackbench-check' });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('products', 'orders')",
+    );
+    return rows[0]!.n === 2;
+  } finally {
+    await client.end();
+  }
+}

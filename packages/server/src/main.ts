@@ -38,12 +38,14 @@ export async function startServer(app: AppModule, config: ServerConfig): Promise
   try {
     const built = await app.buildApp({ store }, { logger: config.logger });
     const server = await app.listen(built, config.port, config.host);
+    let closed: Promise<void> | undefined;
     return {
       url: server.url,
-      close: async () => {
-        await server.close();
-        await store.close();
-      },
+      close: () =>
+        (closed ??= (async () => {
+          await server.close();
+          await store.close();
+        })()),
     };
   } catch (err) {
     await store.close().catch(() => undefined);

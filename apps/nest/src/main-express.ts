@@ -1,0 +1,4 @@
+import { runMain } from '@stackbench/server';
+import { nestExpress } from './index.js';
+
+await runMain(nestExpress);

@@ -1,0 +1,4 @@
+import { runMain } from '@stackbench/server';
+import { nestFastify } from './index.js';
+
+await runMain(nestFastify);

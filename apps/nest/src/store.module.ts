@@ -1,0 +1,28 @@
+import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import type { Store } from '@stackbench/contract';
+
+/** Injection token of the data layer (an interface, so it needs a token of its own). */
+export const STORE = Symbol('stackbench.store');
+
+/** Closes the store once the HTTP server has stopped (`app.close()`); `Store.close()` is idempotent. */
+@Injectable()
+class StoreLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(STORE) private readonly store: Store) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+}
+
+/** Provides the store built by the caller (`deps.store`) to the whole application. */
+@Global()
+@Module({})
+export class StoreModule {
+  static forRoot(store: Store): DynamicModule {
+    return {
+      module: StoreModule,
+      providers: [{ provide: STORE, useValue: store }, StoreLifecycle],
+      exports: [STORE],
+    };
+  }
+}

@@ -1,0 +1,53 @@
+import { Injectable, ValidationPipe, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
+import { ApiError, errors, type ValidatedField } from '@stackbench/contract';
+import type { ValidationError } from 'class-validator';
+
+/** The contract's order of checks: unknown body fields first, then the fields in this order. */
+const FIELD_ORDER: readonly ValidatedField[] = ['id', 'limit', 'after', 'productId', 'quantity'];
+
+/**
+ * Maps class-validator's errors to the contract's single message: an unknown body field (the first one, in body
+ * order), else the first failing field, "missing" when the body lacks it and "invalid" otherwise.
+ */
+export function toContractError(validationErrors: ValidationError[]): ApiError {
+  const unknown = validationErrors.find((e) => e.constraints?.whitelistValidation !== undefined);
+  if (unknown) return errors.unknownField(unknown.property);
+  for (const field of FIELD_ORDER) {
+    const failed = validationErrors.find((e) => e.property === field);
+    if (!failed) continue;
+    if ((field === 'productId' || field === 'quantity') && failed.value === undefined) return errors.missingField(field);
+    return errors.invalidField(field);
+  }
+  // ValidationPipe's own "object expected" error (unreachable behind JsonObjectPipe), or a DTO field this map lacks.
+  return validationErrors.some((e) => e.property === 'body') ? errors.bodyNotObject() : errors.internal();
+}
+
+const common = {
+  // Never coerce: DTOs are built from the request values as they are, and returned as DTO instances.
+  transform: true,
+  transformOptions: { enableImplicitConversion: false },
+  whitelist: true,
+  // `value` tells a missing field (undefined) from a null one.
+  validationError: { target: false, value: true },
+  exceptionFactory: toContractError,
+} as const;
+
+/** Params and bodies: a property without a rule in the DTO is an error. */
+export const strictValidation = new ValidationPipe({ ...common, forbidNonWhitelisted: true });
+
+/** Query strings: unknown parameters are ignored (stripped), as the contract says. */
+export const queryValidation = new ValidationPipe({ ...common, forbidNonWhitelisted: false });
+
+/**
+ * Runs before the ValidationPipe on bodies: only a JSON object is a DTO (ValidationPipe would validate `null`
+ * as `{}` and a primitive as an empty stand-in). A `__proto__` key, which ValidationPipe would silently strip, is
+ * an unknown field like any other.
+ */
+@Injectable()
+export class JsonObjectPipe implements PipeTransform {
+  transform(value: unknown, _metadata: ArgumentMetadata): unknown {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw errors.bodyNotObject();
+    if (Object.hasOwn(value, '__proto__')) throw errors.unknownField('__proto__');
+    return value;
+  }
+}

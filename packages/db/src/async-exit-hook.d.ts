@@ -1,4 +1,0 @@
-declare module 'async-exit-hook' {
-  function exitHook(hook: (callback?: () => void) => void): void;
-  export default exitHook;
-}

@@ -1,0 +1,24 @@
+export * from './results.js';
+export * from './schema.js';
+export {
+  readResults,
+  writeReport,
+  writeResultsIndex,
+  writeSummaryInto,
+  renderReadme,
+  renderHtml,
+  renderSvgCharts,
+  renderLeaderboard,
+  renderLeaderboardTable,
+  renderStamp,
+  renderSummary,
+  replaceMarkedSection,
+  GENERATED_NOTE,
+  type WriteReportOptions,
+  type WriteReportResult,
+  type SummaryOptions,
+} from './report.js';
+export { analyze, attribution, parseThreshold, BASELINE, type Analysis, type ComboSummary, type Attribution, type Dimension, type Threshold } from './model.js';
+export { buildCharts, renderSvg, type ChartSpec, type LineChartSpec, type BarChartSpec } from './charts.js';
+export { chartJsUmdPath, loadChartJs } from './html.js';
+export * from './format.js';

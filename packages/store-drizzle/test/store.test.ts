@@ -1,0 +1,4 @@
+import { createDrizzleStore } from '../src/index.js';
+import { describeStore } from './store-suite.js';
+
+describeStore('drizzle', createDrizzleStore);

@@ -1,0 +1,116 @@
+import type {
+  ListProductsQuery,
+  Order as OrderDto,
+  PlaceOrderInput,
+  PlaceOrderResult,
+  Product as ProductDto,
+  ProductPage,
+  Store,
+  StoreConfig,
+} from '@stackbench/contract';
+import { DataSource, MoreThan, type EntityManager } from 'typeorm';
+import { entities, Order, Product } from './entities.js';
+
+export { entities, Order, Product } from './entities.js';
+
+// Entities are class instances carrying a `product` relation slot; the API gets plain objects in contract order.
+const toProduct = (p: Product): ProductDto => ({ id: p.id, name: p.name, priceCents: p.priceCents, stock: p.stock, sold: p.sold });
+const toOrder = (o: Order): OrderDto => ({
+  id: o.id,
+  productId: o.productId,
+  quantity: o.quantity,
+  unitPriceCents: o.unitPriceCents,
+  totalCents: o.totalCents,
+  createdAt: o.createdAt.toISOString(),
+});
+
+/**
+ * The DataSource a store uses (not initialized). `pool`: a pg pool of `poolSize` connections. `per-request`: a pg
+ * pool without a size limit whose connections serve one checkout each (`maxUses: 1`), so releasing a QueryRunner
+ * closes its connection: every Store call gets a fresh server connection, like a pg.Client per request.
+ */
+export function createDataSource(config: StoreConfig): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: config.databaseUrl,
+    applicationName: 'stackbench',
+    connectTimeoutMS: 10_000,
+    entities,
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+    // An idle client's error (server restart) must not crash the app; the next query reports it.
+    poolErrorHandler: () => undefined,
+    ...(config.conn === 'pool' ? { poolSize: config.poolSize } : { extra: { max: Infinity, maxUses: 1 } }),
+  });
+}
+
+/**
+ * The Store on TypeORM entities and its EntityManager. `pool`: the DataSource's manager, which checks a pooled
+ * connection out per query (per transaction for placeOrder). `per-request`: every Store call (one HTTP request)
+ * runs on its own QueryRunner, i.e. exactly one new server connection, closed on release — Django's CONN_MAX_AGE=0.
+ */
+export async function createTypeormStore(config: StoreConfig): Promise<Store> {
+  const dataSource = createDataSource(config);
+  await dataSource.initialize();
+
+  let withManager: <T>(fn: (manager: EntityManager) => Promise<T>) => Promise<T>;
+  if (config.conn === 'pool') {
+    withManager = (fn) => fn(dataSource.manager);
+  } else {
+    withManager = async (fn) => {
+      const queryRunner = dataSource.createQueryRunner();
+      try {
+        await queryRunner.connect();
+        return await fn(queryRunner.manager);
+      } finally {
+        await queryRunner.release();
+      }
+    };
+  }
+  let destroyed: Promise<void> | undefined;
+
+  return {
+    async ping() {
+      await withManager((manager) => manager.query('SELECT 1'));
+    },
+    listProducts({ limit, after }: ListProductsQuery): Promise<ProductPage> {
+      return withManager(async (manager) => {
+        // One extra row tells whether another page exists.
+        const rows = await manager.find(Product, { where: { id: MoreThan(after) }, order: { id: 'ASC' }, take: limit + 1 });
+        const more = rows.length > limit;
+        const items = (more ? rows.slice(0, limit) : rows).map(toProduct);
+        return { items, nextAfter: more ? items[items.length - 1]!.id : null };
+      });
+    },
+    getProduct(id: number): Promise<ProductDto | null> {
+      return withManager(async (manager) => {
+        const product = await manager.findOneBy(Product, { id });
+        return product ? toProduct(product) : null;
+      });
+    },
+    placeOrder({ productId, quantity }: PlaceOrderInput): Promise<PlaceOrderResult> {
+      return withManager((manager) =>
+        manager.transaction(async (tx): Promise<PlaceOrderResult> => {
+          // The row lock queues concurrent orders for one product, so the check below sees the latest `sold`.
+          const product = await tx.findOne(Product, { where: { id: productId }, lock: { mode: 'pessimistic_write' } });
+          if (!product) return { status: 'product_not_found' };
+          const available = product.stock - product.sold;
+          if (available < quantity) return { status: 'insufficient_stock', available };
+          await tx.update(Product, { id: productId }, { sold: product.sold + quantity });
+          const order = tx.create(Order, { productId, quantity, unitPriceCents: product.priceCents, totalCents: product.priceCents * quantity });
+          // INSERT ... RETURNING fills the generated id and created_at into `order`.
+          await tx.save(order);
+          return { status: 'created', order: toOrder(order) };
+        }),
+      );
+    },
+    getOrder(id: number): Promise<OrderDto | null> {
+      return withManager(async (manager) => {
+        const order = await manager.findOneBy(Order, { id });
+        return order ? toOrder(order) : null;
+      });
+    },
+    close: () => (destroyed ??= dataSource.isInitialized ? dataSource.destroy() : Promise.resolve()),
+  };
+}

@@ -1,0 +1,3 @@
+import { describeContractMatrix } from './support/matrix.js';
+
+describeContractMatrix('nest-express');
