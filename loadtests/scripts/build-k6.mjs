@@ -5,20 +5,22 @@
  * k6 >= 0.45 runs them (k6 < 0.57 does not read TypeScript; before 0.53 its goja lacks `?.` and `??`, which the
  * ES2017 target lowers).
  *
- *   node scripts/build-k6.mjs            # from loadtests/
+ *   node scripts/build-k6.mjs [--outdir DIR]     # default DIR: loadtests/dist/k6
  */
 import { build } from 'esbuild';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outFlag = process.argv.indexOf('--outdir');
+const outdir = outFlag !== -1 && process.argv[outFlag + 1] ? resolve(process.argv[outFlag + 1]) : join(root, 'dist', 'k6');
 /** Entry points: scripts k6 runs. plan.ts and summary.ts are modules they import. */
 export const K6_ENTRIES = ['stepped'];
 
 const result = await build({
   absWorkingDir: root,
   entryPoints: K6_ENTRIES.map((name) => join(root, 'k6', `${name}.ts`)),
-  outdir: join(root, 'dist', 'k6'),
+  outdir,
   bundle: true,
   format: 'esm',
   platform: 'neutral',

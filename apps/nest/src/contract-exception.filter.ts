@@ -1,4 +1,11 @@
-import { Catch, HttpException, Logger, NotFoundException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  HttpException,
+  Logger,
+  NotFoundException,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { allowedMethods, ApiError, errors, matchRoutePath } from '@stackbench/contract';
 
@@ -61,7 +68,9 @@ export class ContractExceptionFilter implements ExceptionFilter {
     const response: unknown = http.getResponse();
     const apiError = toApiError(exception, httpAdapter.getRequestUrl(http.getRequest()));
     // Nest's logger is off unless config.logger.
-    if (apiError.status >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    if (apiError.status >= 500) {
+      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    }
     if (apiError.allow) httpAdapter.setHeader(response, 'allow', apiError.allow.join(', '));
     httpAdapter.reply(response, apiError.toBody(), apiError.status);
   }

@@ -15,8 +15,8 @@ export function toContractError(validationErrors: ValidationError[]): ApiError {
   for (const field of FIELD_ORDER) {
     const failed = validationErrors.find((e) => e.property === field);
     if (!failed) continue;
-    if ((field === 'productId' || field === 'quantity') && failed.value === undefined) return errors.missingField(field);
-    return errors.invalidField(field);
+    const bodyField = field === 'productId' || field === 'quantity';
+    return bodyField && failed.value === undefined ? errors.missingField(field) : errors.invalidField(field);
   }
   // ValidationPipe's own "object expected" error (unreachable behind JsonObjectPipe), or a DTO field this map lacks.
   return validationErrors.some((e) => e.property === 'body') ? errors.bodyNotObject() : errors.internal();

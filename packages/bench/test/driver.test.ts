@@ -202,8 +202,11 @@ describe('embedded driver (runStep)', () => {
     expect(m.endpoints.order!.errors).toBe(0);
     expect(m.errors).toBe(app.product500 + app.orderViewClosed);
     expect(m.errorRate).toBeCloseTo(m.errors / m.requests, 5);
-    // After a 500 the iteration stops: no order for that product view.
-    expect(m.endpoints.order!.requests).toBe(m.endpoints.product!.requests - m.endpoints.product!.errors);
+    // After a 500 the iteration stops: no order for that product view (each user may also be cut by the deadline
+    // between its product view and its order).
+    const okViews = m.endpoints.product!.requests - m.endpoints.product!.errors;
+    expect(m.endpoints.order!.requests).toBeLessThanOrEqual(okViews);
+    expect(m.endpoints.order!.requests).toBeGreaterThanOrEqual(okViews - 2);
     expect(m.errorSamples.some((s) => s.includes('expected 200, got 500'))).toBe(true);
     // Each request, error or not, was seen by the server exactly once (no silent retries).
     expect(m.endpoints.order_view!.requests).toBe(app.counts.order_view);

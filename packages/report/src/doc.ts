@@ -13,6 +13,8 @@ export interface Table {
   /** Per column; numeric columns right-aligned. */
   align: ('left' | 'right')[];
   rows: Cell[][];
+  /** Columns whose text may wrap in HTML (prose such as notes and reasons); the others stay on one line. */
+  wrap?: boolean[];
   /** Marks the table for tests and styling in HTML (data-table attribute). */
   id?: string;
 }
@@ -132,7 +134,10 @@ export function htmlInline(parts: Paragraph): string {
 }
 
 export function htmlTable(t: Table): string {
-  const cls = (i: number) => (t.align[i] === 'right' ? ' class="num"' : '');
+  const cls = (i: number) => {
+    const c = [t.align[i] === 'right' ? 'num' : '', t.wrap?.[i] ? 'wrap' : 'nowrap'].filter(Boolean).join(' ');
+    return ` class="${c}"`;
+  };
   const head = t.headers.map((h, i) => `<th${cls(i)}>${htmlEscape(h)}</th>`).join('');
   const rows = t.rows
     .map((r) => {

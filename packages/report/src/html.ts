@@ -44,7 +44,9 @@ table { border-collapse: collapse; font-size: 14px; }
 th, td { border: 1px solid var(--line); padding: 5px 10px; vertical-align: top; }
 th { background: var(--zebra); text-align: left; font-weight: 600; }
 tbody tr:nth-child(even) td { background: #fbfcfd; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.nowrap { white-space: nowrap; }
+td.wrap { min-width: 220px; }
 figure.chart { margin: 14px 0 22px; }
 .canvas-box { position: relative; width: 100%; max-width: 1200px; border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
 details { margin: 8px 0; }
@@ -68,6 +70,20 @@ const INIT = `
     m = Math.round(m * 1000) / 1000;
     return (m === 1 || m === 2 || m === 5) ? String(v) : '';
   }
+  // Prints each bar's text ("120", "< 10", "120 †") at its end.
+  var barValues = {
+    id: 'stackbenchBarValues',
+    afterDatasetsDraw: function (chart) {
+      var ctx = chart.ctx, ds = chart.data.datasets[0], meta = chart.getDatasetMeta(0);
+      if (!ds || meta.hidden) return;
+      ctx.save();
+      ctx.font = '600 12px ' + Chart.defaults.font.family;
+      ctx.fillStyle = '#222';
+      ctx.textBaseline = 'middle';
+      meta.data.forEach(function (bar, i) { ctx.fillText(ds.texts[i], bar.x + 6, bar.y); });
+      ctx.restore();
+    }
+  };
   Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
   Chart.defaults.color = '#333';
   specs.forEach(function (s) {
@@ -110,7 +126,7 @@ const INIT = `
           },
           plugins: {
             title: { display: true, text: s.title, font: { size: 16, weight: '600' } },
-            legend: { position: 'right', labels: { usePointStyle: true, boxWidth: 30 } },
+            legend: { position: 'right', labels: { usePointStyle: true, boxHeight: 7, padding: 9 } },
             tooltip: {
               filter: function (item) { return !item.dataset.isThreshold; },
               callbacks: {
@@ -135,6 +151,7 @@ const INIT = `
         },
         options: {
           animation: false, responsive: true, maintainAspectRatio: false, indexAxis: 'y',
+          layout: { padding: { right: 48 } },
           scales: { x: { beginAtZero: true, title: { display: true, text: s.xLabel } } },
           plugins: {
             title: { display: true, text: s.title, font: { size: 16, weight: '600' } },
@@ -145,6 +162,7 @@ const INIT = `
         }
       };
     }
+    if (s.kind === 'bar') cfg.plugins = [barValues];
     window.stackbenchCharts[s.id] = new Chart(canvas, cfg);
   });
 })();

@@ -100,6 +100,7 @@ export function leaderboardTable(a: Analysis): Table {
     id: 'leaderboard',
     headers: ['#', 'app / store / conn / Node', 'Breakpoint users', 'RPS', 'p95 ms', 'p99 ms', 'App CPU %', 'Peak RSS MiB', 'Notes'],
     align: ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
+    wrap: [false, false, false, false, false, false, false, false, true],
     rows,
   };
 }
@@ -305,7 +306,7 @@ export function notMeasuredTable(a: Analysis): Table {
       ]);
     }
   }
-  return { id: 'not-measured', headers: ['app / store / conn / Node', 'Repeat', 'Status', 'Reason'], align: ['left', 'right', 'left', 'left'], rows };
+  return { id: 'not-measured', headers: ['app / store / conn / Node', 'Repeat', 'Status', 'Reason'], align: ['left', 'right', 'left', 'left'], wrap: [false, false, false, true], rows };
 }
 
 export function notMeasuredBlocks(a: Analysis): Block[] {

@@ -81,7 +81,10 @@ export function describeStore(label: string, factory: StoreFactory, strategies: 
         )
       ).rows;
     const anyBackends = async (): Promise<number> =>
-      Number((await watch.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [db.name])).rows[0]!.n);
+      Number(
+        (await watch.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'", [db.name]))
+          .rows[0]!.n,
+      );
     const sessions = async (): Promise<number> =>
       Number((await watch.query<{ s: string }>('SELECT sessions AS s FROM pg_stat_database WHERE datname = $1', [db.name])).rows[0]!.s);
 
@@ -203,7 +206,8 @@ export function describeStore(label: string, factory: StoreFactory, strategies: 
 
     if (conn === 'per-request') {
       it('opens exactly one new server connection per call, and closes it', async () => {
-        // Nothing else may be connected to the test database while sessions are counted.
+        // Nothing else may be connected to the test database while sessions are counted (pg_stat_database.sessions
+        // counts client backends only, so an autovacuum worker does not matter).
         await until('no connections to the test database', async () => ((await anyBackends()) === 0 ? true : undefined));
         const start = await sessions();
         const calls: (() => Promise<unknown>)[] = [

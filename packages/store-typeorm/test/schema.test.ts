@@ -25,7 +25,8 @@ function renderDefault(value: unknown, type: string): string | null {
 function describeEntity(dataSource: DataSource, metadata: EntityMetadata): CatalogTable {
   const columns: CatalogColumn[] = metadata.columns.map((c) => {
     const type = dataSource.driver.normalizeType(c);
-    const identity = c.isGenerated && c.generationStrategy === 'identity' ? (c.generatedIdentity ?? 'BY DEFAULT') : null;
+    // ColumnMetadata's type omits 'identity', which @PrimaryGeneratedColumn('identity') sets at runtime.
+    const identity = c.isGenerated && (c.generationStrategy as string | undefined) === 'identity' ? (c.generatedIdentity ?? 'BY DEFAULT') : null;
     return {
       name: c.databaseName,
       type,

@@ -3,16 +3,20 @@ import { CONNECTION_STRATEGIES } from '@stackbench/contract';
 import { parseFlags } from '../cli-support.js';
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { json: { type: 'boolean' } });
+  const { values } = parseFlags(args, { json: { type: 'boolean' }, markdown: { type: 'boolean' } });
   const apps = APPS.map((a) => ({
     name: a.name,
-    framework: a.frameworkPackage ? `${a.framework} ${installedVersion(a.frameworkPackage, a.package) ?? '?'}` : `${a.framework} (Node ${process.versions.node})`,
+    framework: a.frameworkPackage ? `${a.framework} ${installedVersion(a.frameworkPackage, a.package) ?? '?'}` : a.framework,
     adapter: a.adapter,
     validation: a.validation,
     serialization: a.serialization,
   }));
   const stores = Object.entries(STORES).map(([name, s]) => ({ name, library: `${s.library} ${installedVersion(s.library, s.package) ?? '?'}`, description: s.description }));
   const combinations = apps.length * stores.length * CONNECTION_STRATEGIES.length;
+  if (values.markdown) {
+    console.log(matrixMarkdown(apps, stores));
+    return 0;
+  }
   if (values.json) {
     console.log(JSON.stringify({ apps, stores, connectionStrategies: CONNECTION_STRATEGIES, combinations }, null, 2));
     return 0;
@@ -24,4 +28,24 @@ export async function run(args: string[]): Promise<number> {
   console.log(`connection strategies: ${CONNECTION_STRATEGIES.join(', ')}`);
   console.log(`combinations: ${apps.length} apps x ${stores.length} stores x ${CONNECTION_STRATEGIES.length} strategies = ${combinations}`);
   return 0;
+}
+
+type AppRow = { name: string; framework: string; adapter: string; validation: string; serialization: string };
+type StoreRow = { name: string; library: string; description: string };
+
+/** The README's matrix table: one row per combination, generated from the registry. */
+export function matrixMarkdown(apps: AppRow[], stores: StoreRow[]): string {
+  const rows = [
+    '| # | app | framework | adapter | validation | serialization | store | data library | connection |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  let n = 0;
+  for (const a of apps) {
+    for (const s of stores) {
+      for (const conn of CONNECTION_STRATEGIES) {
+        rows.push(`| ${++n} | ${a.name} | ${a.framework} | ${a.adapter} | ${a.validation} | ${a.serialization} | ${s.name} | ${s.library} | ${conn} |`);
+      }
+    }
+  }
+  return rows.join('\n');
 }

@@ -6,7 +6,10 @@ import { CliError, parseFlags } from '../cli-support.js';
 /** Writes RUN_DIR's README.md, report.html and SVG charts; returns one line saying where. */
 export async function writeRunReport(runDir: string): Promise<string> {
   const { readme, html, svgs } = await writeReport(runDir);
-  const rel = (p: string) => relative(process.cwd(), p) || p;
+  const rel = (p: string) => {
+    const r = relative(process.cwd(), p);
+    return r && !r.startsWith('..') ? r : p;
+  };
   return `report: ${rel(readme)}, ${rel(html)}, ${svgs.length} SVG chart${svgs.length === 1 ? '' : 's'}`;
 }
 

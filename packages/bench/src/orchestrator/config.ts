@@ -13,9 +13,9 @@ import {
 } from '@stackbench/loadtests';
 import { resultsSchema } from '@stackbench/report';
 import { STORES, type StoreName } from '@stackbench/server';
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { CliError, intFlag, listFlag, parseFlags } from '../cli-support.js';
 import { allCombinations, APP_NAMES, appMainPath, CONNECTION_STRATEGIES, findApp, STORE_NAMES, type AppEntry, type Combination } from '../registry.js';
 import { resolveNodeBinary, type SelectedRuntime } from '../runtime-select.js';
@@ -115,14 +115,10 @@ export function findOnPath(name: string, path = process.env.PATH ?? ''): string 
 
 const require = createRequire(import.meta.url);
 
-/** The compiled entry of a workspace package (its exports "." default, or main), or null when it cannot be found. */
+/** The compiled entry of a workspace package (resolution fails when the file is missing), or null. */
 function packageEntry(pkg: string): string | null {
   try {
-    const file = require.resolve(`${pkg}/package.json`);
-    const json = JSON.parse(readFileSync(file, 'utf8')) as { exports?: Record<string, unknown>; main?: string };
-    const dot = json.exports?.['.'];
-    const target = typeof dot === 'string' ? dot : ((dot as Record<string, unknown> | undefined)?.default as string | undefined) ?? json.main ?? 'index.js';
-    return join(dirname(file), target);
+    return require.resolve(pkg);
   } catch {
     return null;
   }
@@ -228,8 +224,7 @@ export async function parseBenchArgs(args: string[], env: NodeJS.ProcessEnv = pr
     if (!existsSync(main)) throw new CliError(`app "${name}" is not built (${main} is missing): run \`npm run build\``);
   }
   for (const store of new Set(combinations.map((c) => c.store))) {
-    const entry = packageEntry(STORES[store].package);
-    if (!entry || !existsSync(entry)) throw new CliError(`store "${store}" is not built (${STORES[store].package}: ${entry ?? 'not installed'}): run \`npm run build\``);
+    if (!packageEntry(STORES[store].package)) throw new CliError(`store "${store}" is not built (${STORES[store].package} has no compiled entry): run \`npm run build\``);
   }
 
   // Runtimes (each resolved once; two specs naming the same binary count once).

@@ -48,16 +48,16 @@ export class Progress {
     if (now - this.lastLive < 250) return;
     this.lastLive = now;
     const pct = totalMs > 0 ? Math.min(100, (p.elapsedMs / totalMs) * 100) : 0;
-    const text = `      step ${step} · ${users} users · ${f1(p.elapsedMs / 1000)}/${f1(totalMs / 1000)} s (${f0(pct)} %) · ${p.requests} req · ${f0(p.rps)} rps · p95 ${f1(p.p95Ms)} ms`;
+    const text = `      step ${step} · ${users} users · ${f1(p.elapsedMs / 1000)}/${f1(totalMs / 1000)} s (${f0(pct)} %) · ${f0(p.requests)} req · ${f0(p.rps)} rps · p95 ${f1(p.p95Ms)} ms`;
     const width = (this.out.columns ?? 120) - 1;
     this.out.write(`\r\x1b[2K${text.slice(0, width)}`);
     this.liveShown = true;
   }
 
-  step(index: number, step: Step & { phase?: string; reasons?: string[] }): void {
-    const app = step.app ? `  app ${f0(step.app.cpuPct)} % cpu ${f0(step.app.rssMiB)} MiB` : '';
+  step(index: number, step: Step & { phase?: string; reasons?: string[]; driverBoundReasons?: string[] }): void {
+    const app = step.app ? `  app cpu ${f0(step.app.cpuPct)} % rss ${f0(step.app.rssMiB)} MiB` : '';
     const verdict = step.passed ? 'pass' : `FAIL${step.reasons?.length ? ` (${step.reasons.join('; ')})` : ''}`;
-    const bound = step.driverBound ? '  DRIVER-BOUND' : '';
+    const bound = step.driverBound ? `  DRIVER-BOUND${step.driverBoundReasons?.length ? ` (${step.driverBoundReasons.join('; ')})` : ''}` : '';
     const users = String(step.users).padStart(4);
     this.line(
       `      step ${String(index).padStart(2)} ${users} users  ${f0(step.rps).padStart(6)} rps  p95 ${f1(step.latencyMs.p95).padStart(6)} ms  p99 ${f1(step.latencyMs.p99).padStart(6)} ms  err ${(step.errorRate * 100).toFixed(2)} %${app}  ${verdict}${bound}`,

@@ -35,6 +35,12 @@ export type StepRecord = Step & {
   errorsByKind: Record<string, number>;
   /** Why the step failed the threshold (absent when it passed). */
   reasons?: string[];
+  /** Why the driver flagged itself as the bottleneck (absent when it did not). */
+  driverBoundReasons?: string[];
+  /** The driver's first few error descriptions (absent when there were no errors). */
+  errorSamples?: string[];
+  /** The step ended at its request cap, not its duration. */
+  maxRequestsReached?: boolean;
 };
 
 export interface OrchestratorContext {
@@ -143,6 +149,9 @@ export function toStep(
     errorsByKind: { ...(m.errorsByKind ?? {}) },
   };
   if (!verdict.passed) step.reasons = verdict.reasons;
+  if (step.driverBound && m.driver?.reasons?.length) step.driverBoundReasons = m.driver.reasons;
+  if (m.errorSamples?.length) step.errorSamples = m.errorSamples.slice(0, 5);
+  if (m.maxRequestsReached) step.maxRequestsReached = true;
   return step;
 }
 
