@@ -3,7 +3,7 @@ import { createCheckContext } from '@stackbench/contract/suite';
 import { STORE_NAMES } from '@stackbench/server';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { createTestDatabase, withHeavyConnectionsLock, type TestDatabase } from './support/db.js';
 import { startTestServer } from './support/servers.js';
 
 const STOCK_50 = LOW_STOCK.indexOf(50) + 1;
@@ -58,8 +58,8 @@ for (const store of STORE_NAMES) {
 
       it('200 concurrent orders on a product with stock 50 create exactly 50 orders and never oversell', async () => {
         const ctx = createCheckContext(server.url);
-        const responses = await Promise.all(
-          Array.from({ length: 200 }, () => ctx.postOrder({ productId: STOCK_50, quantity: 1 })),
+        const responses = await withHeavyConnectionsLock(() =>
+          Promise.all(Array.from({ length: 200 }, () => ctx.postOrder({ productId: STOCK_50, quantity: 1 }))),
         );
         const statuses = responses.map((r) => r.status);
         expect(statuses.filter((s) => s === 201)).toHaveLength(50);

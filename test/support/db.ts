@@ -32,3 +32,18 @@ export async function createTestDatabase(prefix = 'test', seed: SeedOptions = {}
     drop: () => dropDatabase(serverUrl, name),
   };
 }
+
+/**
+ * Runs `fn` holding a server-wide advisory lock, so test files that open hundreds of connections at once (the
+ * per-request oversell tests) take turns instead of exhausting max_connections together.
+ */
+export async function withHeavyConnectionsLock<T>(fn: () => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: inject('databaseServerUrl'), application_name: 'stackbench-test-lock' });
+  await client.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock(hashtext('stackbench-tests-heavy-connections'))");
+    return await fn();
+  } finally {
+    await client.end(); // releases the lock
+  }
+}

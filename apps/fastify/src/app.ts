@@ -17,7 +17,7 @@ import {
   type PlaceOrderInput,
   type Store,
 } from '@stackbench/contract';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
 import { registerErrorHandling } from './errors.js';
 
 declare module 'fastify' {
@@ -67,6 +67,11 @@ export function buildApp(deps: AppDeps, config: AppConfig): FastifyInstance {
     bodyLimit: MAX_BODY_BYTES,
     // Strict: never coerce "5" into 5, never silently drop unknown body fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // A path that cannot be percent-decoded (`/products/%ZZ`) is a bad id, in the contract's words.
+    frameworkErrors: (err, _request, reply: FastifyReply) => {
+      const apiError = err.code === 'FST_ERR_BAD_URL' ? errors.invalidField('id') : errors.malformedJson();
+      void reply.code(apiError.status).send(apiError.toBody());
+    },
   });
   // Only JSON bodies: drop the built-in text/plain parser so other media types get 415.
   app.removeAllContentTypeParsers();

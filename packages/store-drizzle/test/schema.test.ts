@@ -7,7 +7,7 @@ import { getTableConfig, PgDialect, type PgTable } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.js';
 import { orders, products } from '../src/schema.js';
-import { DRIFTS, normalizeTable, readCatalog, type Catalog, type CatalogColumn, type CatalogTable } from './catalog.js';
+import { DRIFTS, normalizeTable, readCatalog, type Catalog, type CatalogColumn, type CatalogTable } from '../../../test/support/catalog.js';
 
 const dialect = new PgDialect();
 

@@ -1,4 +1,4 @@
 import { createDrizzleStore } from '../src/index.js';
-import { describeStore } from './store-suite.js';
+import { describeStore } from '../../../test/support/store-suite.js';
 
 describeStore('drizzle', createDrizzleStore);

@@ -6,7 +6,7 @@
 import type { DataSource, EntityMetadata } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.js';
-import { DRIFTS, normalizeTable, readCatalog, type Catalog, type CatalogColumn, type CatalogTable } from '../../store-drizzle/test/catalog.js';
+import { DRIFTS, normalizeTable, readCatalog, type Catalog, type CatalogColumn, type CatalogTable } from '../../../test/support/catalog.js';
 import { createDataSource, entities } from '../src/index.js';
 
 /**

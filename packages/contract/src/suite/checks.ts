@@ -16,7 +16,7 @@ export interface CheckContext {
   postOrder(body: unknown): Promise<RawResponse>;
 }
 
-const BAD_IDS = ['abc', '-1', '0', '1.5', '2147483648', '99999999999', '1e3', '0x10', '%201', '1%20', '01', '+1', '1,2'];
+const BAD_IDS = ['abc', '-1', '0', '1.5', '2147483648', '99999999999', '1e3', '0x10', '%201', '1%20', '01', '+1', '1,2', '%ZZ'];
 const BAD_LIMITS = ['0', '101', '-1', 'abc', '1.5', '1e1', '', '%201', '05', '0x10'];
 const BAD_AFTERS = ['-1', '2147483648', 'abc', '1.5', '', '1e3'];
 

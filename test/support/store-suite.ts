@@ -5,6 +5,7 @@
  */
 import {
   LOW_STOCK,
+  REGULAR_STOCK,
   seededPriceCents,
   seededProductName,
   type ConnectionStrategy,
@@ -14,7 +15,7 @@ import {
 } from '@stackbench/contract';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/db.js';
+import { createTestDatabase, withHeavyConnectionsLock, type TestDatabase } from './db.js';
 
 export type StoreFactory = (config: StoreConfig) => Store | Promise<Store>;
 
@@ -28,7 +29,7 @@ const seededProduct = (id: number, sold = 0) => ({
   id,
   name: seededProductName(id),
   priceCents: seededPriceCents(id),
-  stock: id <= LOW_STOCK.length ? LOW_STOCK[id - 1]! : 1_000_000_000,
+  stock: id <= LOW_STOCK.length ? LOW_STOCK[id - 1]! : REGULAR_STOCK,
   sold,
 });
 
@@ -53,19 +54,6 @@ async function observer(): Promise<pg.Client> {
   return client;
 }
 
-/**
- * Runs `fn` holding a server-wide advisory lock, so test files that open hundreds of connections at once (the
- * per-request oversell test) take turns instead of exhausting max_connections together.
- */
-async function withHeavyConnectionsLock<T>(fn: () => Promise<T>): Promise<T> {
-  const client = await observer();
-  try {
-    await client.query("SELECT pg_advisory_lock(hashtext('stackbench-tests-heavy-connections'))");
-    return await fn();
-  } finally {
-    await client.end(); // releases the lock
-  }
-}
 
 export function describeStore(label: string, factory: StoreFactory, strategies: readonly ConnectionStrategy[] = ['pool', 'per-request']): void {
   describe.each(strategies)(`${label} store (%s)`, (conn) => {

@@ -4,7 +4,7 @@
  * column names, types, nullability, defaults and identity, primary keys, foreign keys, check constraint names
  * and plain indexes.
  */
-import type { TestDatabase } from '../../../test/support/db.js';
+import type { TestDatabase } from './db.js';
 
 export interface CatalogColumn {
   name: string;

@@ -1,0 +1,164 @@
+/**
+ * Driver ceiling benchmark (not a test): how many requests per second can the embedded driver generate, compared
+ * with autocannon at the same connection counts, against a trivial node:http server in a child process?
+ *
+ *   npm run bench:driver -w @stackbench/bench [-- --connections 10,50,100 --seconds 4]
+ *
+ * Both generators run the same four-request sequence on keep-alive connections, pipelining 1: autocannon with a fixed
+ * `requests` list (no parsing), the driver with the real scenario (random pages, JSON parsing, HDR recording). The
+ * ratio driver/autocannon says how much of a load generator's headroom the driver gives up; the driver's own CPU and
+ * event-loop delay say whether it was the bottleneck (driverBound).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runStep } from '../src/driver/index.js';
+
+interface AutocannonResult {
+  requests: { total: number; average: number };
+  latency: { p50: number; p99: number; average: number };
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
+
+const PRODUCT_COUNT = 10_000;
+const LIMIT = 20;
+
+/** The trivial server: the four routes with fixed, realistic-size JSON, no database, no validation. */
+function serve(): void {
+  const product = (id: number) => ({ id, name: `Product ${String(id).padStart(6, '0')}`, priceCents: 100 + ((id * 7919) % 99_901), stock: 1_000_000_000, sold: 0 });
+  let nextOrder = 1;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = req.url ?? '/';
+      let status = 200;
+      let body: unknown;
+      if (url.startsWith('/products?')) {
+        const after = Number(/after=(\d+)/.exec(url)?.[1] ?? 5);
+        const items = [];
+        for (let id = after + 1; id <= Math.min(after + LIMIT, PRODUCT_COUNT); id++) items.push(product(id));
+        body = { items, nextAfter: items.length ? items[items.length - 1]!.id : null };
+      } else if (url.startsWith('/products/')) {
+        body = product(Number(url.slice('/products/'.length)) || 6);
+      } else if (url === '/orders' && req.method === 'POST') {
+        const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { productId?: number; quantity?: number };
+        status = 201;
+        body = { id: nextOrder++, productId: input.productId ?? 6, quantity: input.quantity ?? 1, unitPriceCents: 100, totalCents: 100, createdAt: new Date().toISOString() };
+      } else if (url.startsWith('/orders/')) {
+        body = { id: Number(url.slice('/orders/'.length)) || 1, productId: 6, quantity: 1, unitPriceCents: 100, totalCents: 100, createdAt: '2025-01-01T00:00:00.000Z' };
+      } else {
+        status = 404;
+        body = { error: { code: 'not_found', message: 'route not found' } };
+      }
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    console.log(`listening on http://127.0.0.1:${port}`);
+  });
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+async function startServer(): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(fileURLToPath(import.meta.url), ['--serve'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start within 10 s')), 10_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const m = /listening on (\S+)/.exec(chunk.toString('utf8'));
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
+  });
+  return { url, child };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { connections: { type: 'string', default: '10,50,100' }, seconds: { type: 'string', default: '4' }, warmup: { type: 'string', default: '1' } },
+    strict: true,
+  });
+  const connections = values.connections.split(',').map((s) => Number(s.trim()));
+  const seconds = Number(values.seconds);
+  const warmup = Number(values.warmup);
+  if (connections.some((c) => !Number.isInteger(c) || c < 1 || c > 1000) || !(seconds > 0 && seconds <= 60) || !(warmup >= 0 && warmup <= 30)) {
+    throw new Error('--connections must be integers 1..1000, --seconds 0..60, --warmup 0..30');
+  }
+  const require = createRequire(import.meta.url);
+  const autocannon = require('autocannon') as Autocannon;
+  const { url, child } = await startServer();
+  console.log(`driver ceiling: trivial node:http server at ${url} (child process), Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
+  console.log(`each: ${warmup} s warm-up + ${seconds} s measured; same 4-request sequence; keep-alive, pipelining 1\n`);
+
+  const sequence = [
+    { method: 'GET', path: `/products?limit=${LIMIT}&after=4711` },
+    { method: 'GET', path: '/products/4712' },
+    { method: 'POST', path: '/orders', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ productId: 4712, quantity: 1 }) },
+    { method: 'GET', path: '/orders/1' },
+  ];
+  const rows: string[][] = [['connections', 'autocannon rps', 'driver rps', 'driver/autocannon', 'ac p99 ms', 'driver p99 ms', 'driver CPU %', 'driver ELD p99 ms', 'driverBound']];
+  try {
+    for (const c of connections) {
+      if (warmup > 0) await autocannon({ url, connections: c, duration: warmup, pipelining: 1, requests: sequence });
+      const ac = await autocannon({ url, connections: c, duration: seconds, pipelining: 1, requests: sequence });
+      const acRps = ac.requests.total / ac.duration;
+      const d = await runStep({
+        baseUrl: url,
+        users: c,
+        durationMs: seconds * 1000,
+        warmupMs: warmup * 1000,
+        thinkMs: 0,
+        productCount: PRODUCT_COUNT,
+        maxRequests: 10_000_000,
+        requestTimeoutMs: 10_000,
+      });
+      rows.push([
+        String(c),
+        acRps.toFixed(0),
+        d.rps.toFixed(0),
+        (d.rps / acRps).toFixed(2),
+        ac.latency.p99.toFixed(2),
+        d.latencyMs.p99.toFixed(2),
+        d.driver.cpuPct.toFixed(0),
+        d.driver.eventLoopDelayP99Ms.toFixed(2),
+        d.driverBound ? 'yes' : 'no',
+      ]);
+      if (ac.errors + ac.non2xx > 0 || d.errors > 0) {
+        console.log(`  (c=${c}: autocannon errors ${ac.errors}, non-2xx ${ac.non2xx}; driver errors ${d.errors} ${JSON.stringify(d.errorsByKind)})`);
+      }
+      console.log(`  c=${c} done`);
+    }
+  } finally {
+    child.kill('SIGTERM');
+  }
+  console.log(`\n${table(rows)}`);
+}
+
+if (process.argv.includes('--serve')) {
+  serve();
+} else {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,112 @@
+import { resultsSchema, type Results } from '@stackbench/report';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/db.js';
+import { exited, runCli, startCli } from '../../../test/support/cli.js';
+
+/**
+ * The real thing, end to end: `stackbench bench` as a child process (compiled CLI, compiled apps) against a database
+ * of its own on the test run's PostgreSQL server. Requires `npm run build` first (root `npm test` does it).
+ */
+
+const validate = new Ajv2020({ allErrors: true, strict: false }).compile(resultsSchema);
+
+function readResults(dir: string): Results {
+  const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Results;
+  expect(validate(results), JSON.stringify(validate.errors, null, 2)).toBe(true);
+  return results;
+}
+
+/** Resolves true when something accepts connections on the URL's port. */
+function listening(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: hostname, port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('stackbench bench (end to end)', () => {
+  let db: TestDatabase;
+  let tmp: string;
+  beforeAll(async () => {
+    db = await createTestDatabase('bench_e2e');
+    tmp = mkdtempSync(join(tmpdir(), 'stackbench-bench-e2e-'));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('smoke profile on fastify and node-http: exit 0, valid results.json, both measured with clean data, report written', async () => {
+    const out = join(tmp, 'smoke');
+    const result = await runCli(['bench', '--profile', 'smoke', '--apps', 'fastify,node-http', '--out', out], { DATABASE_URL: db.url }, 240_000);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const results = readResults(out);
+    expect(results.method.driver).toBe('node');
+    expect(results.method.profile).toBe('smoke');
+    expect(results.method.threshold).toBe('p95<100');
+    expect(results.command).toBe(`stackbench bench --profile smoke --apps fastify,node-http --out ${out}`);
+    expect(results.environment.cores).toBeGreaterThan(0);
+    expect(results.environment.postgres).toMatch(/PostgreSQL \d+/);
+    expect(results.environment.packages.fastify).toMatch(/^\d+\.\d+\.\d+/);
+    expect(results.environment.packages.pg).toMatch(/^\d+\.\d+\.\d+/);
+    expect(results.environment.cpuLayout).not.toBe('');
+    // Registry order: node-http before fastify, whatever the order on the command line.
+    expect(results.combos.map((c) => `${c.app}+${c.store}+${c.conn}`)).toEqual(['node-http+pg+pool', 'fastify+pg+pool']);
+    for (const combo of results.combos) {
+      expect(combo.status, combo.reason).toBe('measured');
+      expect(combo.runtime).toBe(process.versions.node);
+      expect(combo.poolSize).toBe(10);
+      expect(combo.steps.length).toBeGreaterThan(0);
+      for (const step of combo.steps) {
+        expect(step.requests).toBeGreaterThan(0);
+        expect(step.app).not.toBeNull();
+        expect(step.app!.rssMiB).toBeGreaterThan(0);
+      }
+      expect(combo.integrity, JSON.stringify(combo.integrity)).toMatchObject({ ok: true, problems: [] });
+      // Every order the driver saw is in the database (warm-up included), and nothing else was left by verification.
+      expect(combo.integrity!.orders).toBeGreaterThan(0);
+      expect(combo.appUsage!.peakRssMiB).toBeGreaterThan(0);
+    }
+    // Terminal output: one line per step, and the combination counter.
+    expect(result.stdout).toMatch(/\[1\/2\] node-http \+ pg \(pool 10\)/);
+    expect(result.stdout).toMatch(/\[2\/2\] fastify \+ pg \(pool 10\)/);
+    expect(result.stdout).toMatch(/step +1 +1 users/);
+    // The report package's output beside results.json.
+    expect(existsSync(join(out, 'README.md'))).toBe(true);
+    expect(existsSync(join(out, 'report.html'))).toBe(true);
+    expect(readdirSync(join(out, 'logs')).length).toBe(2);
+  });
+
+  it('Ctrl-C stops the app, keeps the steps measured so far and still writes a valid results.json', async () => {
+    const out = join(tmp, 'interrupted');
+    const { child, output } = await startCli(
+      ['bench', '--profile', 'quick', '--apps', 'fastify', '--out', out],
+      { DATABASE_URL: db.url },
+      /step +1 +1 users/,
+      120_000,
+    );
+    child.kill('SIGINT');
+    const code = await exited(child);
+    expect(code, output()).toBe(130);
+    const results = readResults(out);
+    expect(results.combos).toHaveLength(1);
+    const [combo] = results.combos;
+    expect(combo!.status).toBe('failed');
+    expect(combo!.reason).toMatch(/interrupted/);
+    expect(combo!.steps.length).toBeGreaterThanOrEqual(1);
+    // The app it started is gone.
+    const log = readFileSync(join(out, 'logs', readdirSync(join(out, 'logs'))[0]!), 'utf8');
+    const url = /listening on (\S+)/.exec(log)![1]!;
+    expect(await listening(url)).toBe(false);
+  });
+});
