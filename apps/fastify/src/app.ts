@@ -1,5 +1,7 @@
 import {
   allowedMethods,
+  isJsonContentType,
+  matchRoutePath,
   errors,
   errorBodySchema,
   healthSchema,
@@ -67,15 +69,21 @@ export function buildApp(deps: AppDeps, config: AppConfig): FastifyInstance {
     bodyLimit: MAX_BODY_BYTES,
     // Strict: never coerce "5" into 5, never silently drop unknown body fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    // A path that cannot be percent-decoded (`/products/%ZZ`) is a bad id, in the contract's words.
-    frameworkErrors: (err, _request, reply: FastifyReply) => {
-      const apiError = err.code === 'FST_ERR_BAD_URL' ? errors.invalidField('id') : errors.malformedJson();
+    // The router rejects undecodable (`/products/%ZZ`) or over-long path segments before any route runs: on an
+    // id route that is a bad id, in the contract's words; elsewhere the route does not exist.
+    frameworkErrors: (_err, request, reply: FastifyReply) => {
+      const pathname = request.url.split('?')[0]!;
+      const apiError = matchRoutePath(pathname)?.params.id !== undefined ? errors.invalidField('id') : errors.routeNotFound();
       void reply.code(apiError.status).send(apiError.toBody());
     },
+    // `__proto__`/`constructor` keys stay plain own properties (JSON.parse never pollutes prototypes), so the
+    // body schema reports them as unknown fields, like every other stack.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
   });
   // Only JSON bodies: drop the built-in text/plain parser so other media types get 415.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('ignore', 'ignore'));
 
   app.register(storePlugin(deps.store));
   registerErrorHandling(app);
@@ -116,7 +124,13 @@ export function buildApp(deps: AppDeps, config: AppConfig): FastifyInstance {
 
   app.post<{ Body: PlaceOrderInput }>(
     '/orders',
-    { schema: { body: placeOrderBodySchema, response: { 201: orderSchema, ...errorResponses } } },
+    {
+      schema: { body: placeOrderBodySchema, response: { 201: orderSchema, ...errorResponses } },
+      // Fastify only consults content-type parsers when a body is present; the contract wants 415 either way.
+      onRequest: async (request) => {
+        if (!isJsonContentType(request.headers['content-type'])) throw errors.unsupportedMediaType();
+      },
+    },
     async (request, reply) => {
       const result = await app.store.placeOrder(request.body);
       if (result.status === 'product_not_found') throw errors.productNotFound(request.body.productId);

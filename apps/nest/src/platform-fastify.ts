@@ -23,7 +23,7 @@ export async function createFastifyApp(deps: AppDeps, config: AppConfig): Promis
     // 413 for a larger body, announced (content-length) or chunked.
     bodyLimit: MAX_BODY_BYTES,
     // A `__proto__` or `constructor` key is parsed as an own key like on Express, and answered as the unknown
-    // field it is (JsonObjectPipe, then the whitelist), instead of "body is not valid JSON". Bodies are never
+    // field it is (JsonObjectPipe), instead of "body is not valid JSON". Bodies are never
     // merged into other objects, so there is nothing to poison.
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',

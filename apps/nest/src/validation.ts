@@ -1,6 +1,6 @@
 import { Injectable, ValidationPipe, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
 import { ApiError, errors, type ValidatedField } from '@stackbench/contract';
-import type { ValidationError } from 'class-validator';
+import { getMetadataStorage, type ValidationError } from 'class-validator';
 
 /** The contract's order of checks: unknown body fields first, then the fields in this order. */
 const FIELD_ORDER: readonly ValidatedField[] = ['id', 'limit', 'after', 'productId', 'quantity'];
@@ -38,16 +38,35 @@ export const strictValidation = new ValidationPipe({ ...common, forbidNonWhiteli
 /** Query strings: unknown parameters are ignored (stripped), as the contract says. */
 export const queryValidation = new ValidationPipe({ ...common, forbidNonWhitelisted: false });
 
+const declaredCache = new Map<Function, ReadonlySet<string>>();
+
+/** The properties a DTO class declares rules for (class-validator's metadata). */
+function declaredProperties(metatype: Function): ReadonlySet<string> {
+  let declared = declaredCache.get(metatype);
+  if (!declared) {
+    const rules = getMetadataStorage().getTargetValidationMetadatas(metatype, '', true, false);
+    declared = new Set(rules.map((rule) => rule.propertyName));
+    declaredCache.set(metatype, declared);
+  }
+  return declared;
+}
+
 /**
- * Runs before the ValidationPipe on bodies: only a JSON object is a DTO (ValidationPipe would validate `null`
- * as `{}` and a primitive as an empty stand-in). A `__proto__` key, which ValidationPipe would silently strip, is
- * an unknown field like any other.
+ * Runs before the ValidationPipe on bodies, on the parsed JSON as it came:
+ * - only a JSON object is a DTO (ValidationPipe validates `null` as `{}` and a primitive as an empty stand-in);
+ * - every key must be a DTO property. The whitelist cannot see some keys: class-transformer skips the names of
+ *   prototype methods (`constructor`, `toString`, `hasOwnProperty`...) and Nest strips `__proto__`, so such
+ *   unknown fields would pass silently. The first unknown key in body order is reported, like the contract does.
  */
 @Injectable()
 export class JsonObjectPipe implements PipeTransform {
-  transform(value: unknown, _metadata: ArgumentMetadata): unknown {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw errors.bodyNotObject();
-    if (Object.hasOwn(value, '__proto__')) throw errors.unknownField('__proto__');
+    if (metadata.metatype) {
+      const declared = declaredProperties(metadata.metatype);
+      const unknown = Object.keys(value).find((key) => !declared.has(key));
+      if (unknown !== undefined) throw errors.unknownField(unknown);
+    }
     return value;
   }
 }

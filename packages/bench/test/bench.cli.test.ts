@@ -101,7 +101,7 @@ describe('bench selection', () => {
     expect(c.thresholdText).toBe('p99<250');
     expect(c.threshold.errorRate.limit).toBeCloseTo(0.005);
     expect(c.outDir).toBe(join(tmp, 'runs', 'x'));
-    expect(c.command).toBe('stackbench bench --apps fastify --pool-size 20 --think-ms 5 --products 500 --threshold p99<250 --max-error-rate 0.5% --out runs/x');
+    expect(c.command).toBe("stackbench bench --apps fastify --pool-size 20 --think-ms 5 --products 500 --threshold 'p99<250' --max-error-rate 0.5% --out runs/x");
   });
 
   it('picks k6 for --driver auto only when k6 is on PATH and its script is built', async () => {

@@ -324,12 +324,16 @@ export function renderLineSvg(c: LineChartSpec): string {
     ly += rowH;
   }
   ly += 6;
-  out.push(markerSvg('circle', lx + 16, ly - 4, '#555', true), `<text x="${lx + 40}" y="${ly}" fill="#555">hollow: step failed the threshold</text>`);
-  ly += rowH;
-  out.push(
-    `<circle cx="${lx + 16}" cy="${ly - 4}" r="8" fill="none" stroke="#333" stroke-dasharray="2 2"/>`,
-    `<text x="${lx + 40}" y="${ly}" fill="#555">ringed: load driver saturated</text>`,
-  );
+  if (pts.some((p) => !p.passed)) {
+    out.push(markerSvg('circle', lx + 16, ly - 4, '#555', true), `<text x="${lx + 40}" y="${ly}" fill="#555">hollow: step failed the threshold</text>`);
+    ly += rowH;
+  }
+  if (pts.some((p) => p.driverBound)) {
+    out.push(
+      `<circle cx="${lx + 16}" cy="${ly - 4}" r="8" fill="none" stroke="#333" stroke-dasharray="2 2"/>`,
+      `<text x="${lx + 40}" y="${ly}" fill="#555">ringed: load driver saturated</text>`,
+    );
+  }
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

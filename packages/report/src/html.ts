@@ -84,6 +84,18 @@ const INIT = `
       ctx.restore();
     }
   };
+  // Legend entries as line samples with the dataset's dash (the default takes the point's style, which has none).
+  function lineLegend(chart) {
+    var items = Chart.defaults.plugins.legend.labels.generateLabels(chart);
+    items.forEach(function (it) {
+      var ds = chart.data.datasets[it.datasetIndex];
+      it.lineDash = ds.borderDash || [];
+      it.strokeStyle = ds.borderColor;
+      it.lineWidth = 2.5;
+      it.pointStyle = 'line';
+    });
+    return items;
+  }
   Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
   Chart.defaults.color = '#333';
   specs.forEach(function (s) {
@@ -126,7 +138,7 @@ const INIT = `
           },
           plugins: {
             title: { display: true, text: s.title, font: { size: 16, weight: '600' } },
-            legend: { position: 'right', labels: { usePointStyle: true, boxHeight: 7, padding: 9 } },
+            legend: { position: 'right', labels: { usePointStyle: true, pointStyle: 'line', pointStyleWidth: 34, padding: 9, generateLabels: lineLegend } },
             tooltip: {
               filter: function (item) { return !item.dataset.isThreshold; },
               callbacks: {

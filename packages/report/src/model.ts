@@ -135,7 +135,6 @@ export function analyze(results: Results): Analysis {
     (sizesByConn.get(conn)?.size ?? 0) > 1 && poolSize !== null ? `${conn}(${poolSize})` : conn;
 
   const runtimes = [...new Set((results.combos ?? []).map((c) => c.runtime))].sort(compareVersions);
-  const multiRuntime = runtimes.length > 1;
 
   const combos: ComboSummary[] = [];
   for (const [key, entries] of groups) {
@@ -150,8 +149,7 @@ export function analyze(results: Results): Analysis {
     const rssValues = steps.map((s) => s.app?.rssMiB).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
     const peakRssMiB = rep?.appUsage?.peakRssMiB ?? (rssValues.length ? Math.max(...rssValues) : null);
     const cl = connLabel(first.conn, first.poolSize);
-    const labelParts = [first.app, first.store, cl];
-    if (multiRuntime || runtimes.length === 1) labelParts.push(first.runtime);
+    const labelParts = [first.app, first.store, cl, first.runtime];
     combos.push({
       key,
       app: first.app,

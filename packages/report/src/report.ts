@@ -47,9 +47,13 @@ function renderBlocks(blocks: Block[], chartPrefix = ''): string {
   return renderMarkdownBlocks(blocks, { chartPrefix });
 }
 
-/** The leaderboard table (with its explanation and footnotes) as Markdown, for pasting into any README. */
-export function renderLeaderboard(results: Results): string {
-  return renderBlocks(leaderboardBlocks(analyze(results))) + '\n';
+/**
+ * The leaderboard table (with its explanation and footnotes) as Markdown, for pasting into any README.
+ * `reportLink`: the run's README.md relative to where the Markdown goes, so footnotes link to its sections
+ * (default: the same document).
+ */
+export function renderLeaderboard(results: Results, opts: { reportLink?: string } = {}): string {
+  return renderBlocks(leaderboardBlocks(analyze(results), opts.reportLink ?? '')) + '\n';
 }
 
 /** Just the leaderboard's Markdown table (no prose). */
@@ -90,7 +94,7 @@ export function renderSummary(results: Results, opts: SummaryOptions = {}): stri
     link('results.json', `${prefix}results.json`),
   ]);
   const sections: Section[] = [
-    { id: 'leaderboard', title: 'Leaderboard', blocks: [...leaderboardBlocks(a), ...(bar ? [{ kind: 'chart', chartId: bar.id, svgFile: bar.file, alt: bar.title } as Block] : [])] },
+    { id: 'leaderboard', title: 'Leaderboard', blocks: [...leaderboardBlocks(a, `${prefix}README.md`), ...(bar ? [{ kind: 'chart', chartId: bar.id, svgFile: bar.file, alt: bar.title } as Block] : [])] },
     { id: 'attribution', title: 'Where the cost comes from', blocks: attributionSummaryBlocks(a) },
   ];
   return `${intro}\n\n${renderMarkdownSections(sections, { headingLevel: opts.headingLevel ?? 2, chartPrefix: prefix })}\n`;

@@ -7,7 +7,7 @@ export const resultsSchemaPath: string = fileURLToPath(new URL('../results.schem
 
 /**
  * The JSON Schema (draft 2020-12) of results.json, as a plain object. Validate with Ajv 8's 2020 build:
- * `import Ajv2020 from 'ajv/dist/2020.js'; new Ajv2020().compile(resultsSchema)`, or use `validateResults`.
+ * `import { Ajv2020 } from 'ajv/dist/2020.js'; new Ajv2020().compile(resultsSchema)`.
  */
 export const resultsSchema: Record<string, unknown> = JSON.parse(readFileSync(resultsSchemaPath, 'utf8'));
 

@@ -105,7 +105,8 @@ export function leaderboardTable(a: Analysis): Table {
   };
 }
 
-export function leaderboardBlocks(a: Analysis): Block[] {
+/** `reportLink`: where the driver-bound / integrity sections live ("" = this document, else e.g. "run/README.md"). */
+export function leaderboardBlocks(a: Analysis, reportLink = ''): Block[] {
   if (a.ranked.length === 0) return [p('No combination was measured in this run.')];
   const blocks: Block[] = [
     p(
@@ -119,8 +120,8 @@ export function leaderboardBlocks(a: Analysis): Block[] {
   const missing = a.runtimes.filter((rt) => !a.baselines.has(rt) && a.ranked.some((c) => c.runtime === rt));
   const notes: Paragraph[] = [];
   for (const rt of missing) notes.push([`Node ${rt}: no baseline in this run (${BASELINE_LABEL} was not measured), so no ratios.`]);
-  if (a.ranked.some((c) => c.driverBoundAtBreak)) notes.push(['† The load driver was saturated at or just past the breakpoint: the app may sustain more; see ', link('driver-bound steps', '#driver-bound-steps'), '.']);
-  if (a.ranked.some((c) => c.integrityProblems.length)) notes.push(['‡ The post-run data check found problems: see ', link('data integrity', '#data-integrity'), '.']);
+  if (a.ranked.some((c) => c.driverBoundAtBreak)) notes.push(['† The load driver was saturated at or just past the breakpoint: the app may sustain more; see ', link('driver-bound steps', `${reportLink}#driver-bound-steps`), '.']);
+  if (a.ranked.some((c) => c.integrityProblems.length)) notes.push(['‡ The post-run data check found problems: see ', link('data integrity', `${reportLink}#data-integrity`), '.']);
   if (notes.length) blocks.push({ kind: 'list', items: notes });
   return blocks;
 }

@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * Opens report.html in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core) and checks the
  * charts rendered, the tooltips and legend work, and the page logs no errors and makes no network requests.
@@ -148,10 +150,11 @@ describe('report.html in headless Chromium', () => {
       return { x: h.left + h.width / 2, y: h.top + h.height / 2, label: chart.legend.legendItems[0].text };
     });
     expect(hit.label).toBe('node-http / pg / pool');
+    // Chart.js handles events on the next animation frame: wait for the effect.
     await page.mouse.click(box.x + hit.x, box.y + hit.y);
-    expect(await page.evaluate(() => window.stackbenchCharts['latency-node-24.11.0'].isDatasetVisible(0))).toBe(false);
+    await page.waitForFunction(() => !window.stackbenchCharts['latency-node-24.11.0'].isDatasetVisible(0), undefined, { timeout: 5_000 });
     await page.mouse.click(box.x + hit.x, box.y + hit.y);
-    expect(await page.evaluate(() => window.stackbenchCharts['latency-node-24.11.0'].isDatasetVisible(0))).toBe(true);
+    await page.waitForFunction(() => window.stackbenchCharts['latency-node-24.11.0'].isDatasetVisible(0), undefined, { timeout: 5_000 });
   });
 
   it('logs no errors and makes no network requests', async () => {

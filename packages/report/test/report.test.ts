@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import {
   analyze,
   attribution,
@@ -24,9 +24,15 @@ import { loadFixture, parseMdTable, rowOf } from './helpers.js';
 
 const BAD = /NaN|undefined|Infinity|\[object Object\]|null/;
 
+const tmpDirs: string[] = [];
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'stackbench-report-'));
+  const d = mkdtempSync(join(tmpdir(), 'stackbench-report-'));
+  tmpDirs.push(d);
+  return d;
 }
+afterAll(() => {
+  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe('results.schema.json', () => {
   const ajv = new Ajv2020({ allErrors: true });
@@ -324,6 +330,7 @@ describe('files', () => {
     expect(summary).toContain('[Full report](results/run-1/README.md)');
     expect(summary).toContain('### Leaderboard');
     expect(summary).toContain('drizzle** costs 17 %');
+    expect(summary).toContain('[driver-bound steps](results/run-1/README.md#driver-bound-steps)');
     const readme = '# x\n\n<!-- stackbench:results:start -->\nold\n<!-- stackbench:results:end -->\n\nrest\n';
     const next = replaceMarkedSection(readme, 'results', summary);
     expect(next).not.toContain('\nold\n');

@@ -45,25 +45,31 @@ export async function run(args: string[]): Promise<number> {
     }
   }
 
-  // Ctrl-C / SIGTERM: abort the run and wait (bounded) for it to stop the app and write results.json. Registered
-  // with the same exit hook as the embedded database, so the process exits only once both are done.
+  // Ctrl-C / SIGTERM. Our listener goes first (prepended): it aborts the run before the shared shutdown handler
+  // (@stackbench/db) starts stopping what was registered, newest first: the app, then our cleanup below (which waits,
+  // bounded, for the run to stop and write results.json), then the embedded database.
   const controller = new AbortController();
-  let running: Promise<unknown> = Promise.resolve();
-  let finished = false;
-  onShutdown(async () => {
-    if (finished) return;
+  const onSignal = () => {
+    if (controller.signal.aborted) return;
     controller.abort();
     process.stdout.write('\ninterrupted: stopping the app and writing what was measured ...\n');
-    await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 8000))]);
-  });
+  };
+  process.prependListener('SIGINT', onSignal);
+  process.prependListener('SIGTERM', onSignal);
+  let running: Promise<unknown> = Promise.resolve();
 
   let db: DatabaseHandle;
   try {
     db = await resolveDatabase();
   } catch (err) {
-    finished = true;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     throw new CliError((err as Error).message.split('\n')[0]!);
   }
+  const unregister = onShutdown(async () => {
+    controller.abort();
+    await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
+  });
 
   const progress = new Progress(process.stdout);
   let outcome: BenchOutcome | undefined;
@@ -86,7 +92,9 @@ export async function run(args: string[]): Promise<number> {
     running = runBench({ config, runner, databaseUrl: db.url, layout, progress, signal: controller.signal, environment });
     outcome = (await running) as BenchOutcome;
   } finally {
-    finished = true;
+    unregister();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await db.stop();
   }
 
@@ -101,11 +109,6 @@ export async function run(args: string[]): Promise<number> {
     : combos.every((c) => c.status === 'measured' && c.integrity?.ok !== false)
       ? EXIT.ok
       : EXIT.someFailed;
-  // The exit hook the embedded database registers ends the process with process.exit(0) once the event loop is
-  // empty; keep this command's exit code.
-  process.once('exit', () => {
-    process.exitCode = code;
-  });
   return code;
 }
 

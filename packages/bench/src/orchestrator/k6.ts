@@ -147,7 +147,11 @@ export function k6StepRunner(options: K6RunnerOptions): StepRunner {
         child.stderr!.on('data', collect);
         const sampler = child.pid ? new ProcessSampler(child.pid).start() : undefined;
         const started = performance.now();
-        const progress = setInterval(() => step.onProgress?.({ elapsedMs: performance.now() - started, requests: NaN, rps: NaN, p95Ms: NaN }), 500);
+        // k6 reports nothing until it ends: progress is the time into the measured window (after start-up and warm-up).
+        const progress = setInterval(() => {
+          const elapsedMs = performance.now() - started - step.warmupMs;
+          if (elapsedMs >= 0) step.onProgress?.({ elapsedMs, requests: NaN, rps: NaN, p95Ms: NaN });
+        }, 500);
         const onAbort = () => child.kill('SIGINT');
         step.signal?.addEventListener('abort', onAbort, { once: true });
         const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {

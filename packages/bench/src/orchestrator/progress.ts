@@ -42,6 +42,7 @@ export class Progress {
     this.line(`      ${text}`);
   }
 
+  /** `p.elapsedMs` counts from the start of the step's measured window; `totalMs` is that window's length. */
   live(step: number, users: number, totalMs: number, p: StepProgress): void {
     if (!this.tty) return;
     const now = Date.now();

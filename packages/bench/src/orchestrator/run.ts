@@ -306,7 +306,7 @@ export async function runCombination(run: ComboRun, index: number, total: number
           maxRequests: maxRequests(planned.users, planned),
           requestTimeoutMs: timeoutMs,
           signal: controller.signal,
-          onProgress: (p) => progress.live(stepNo, planned.users, warmupMs + durationMs, p),
+          onProgress: (p) => progress.live(stepNo, planned.users, durationMs, p),
         });
         const budget = stepBudgetMs(planned, timeoutMs);
         m = await withTimeout(stepPromise, budget, 'over budget').catch(async (err) => {

@@ -16,7 +16,7 @@ export interface CheckContext {
   postOrder(body: unknown): Promise<RawResponse>;
 }
 
-const BAD_IDS = ['abc', '-1', '0', '1.5', '2147483648', '99999999999', '1e3', '0x10', '%201', '1%20', '01', '+1', '1,2', '%ZZ'];
+const BAD_IDS = ['abc', '-1', '0', '1.5', '2147483648', '99999999999', '1e3', '0x10', '%201', '1%20', '01', '+1', '1,2', '%ZZ', '1'.repeat(150)];
 const BAD_LIMITS = ['0', '101', '-1', 'abc', '1.5', '1e1', '', '%201', '05', '0x10'];
 const BAD_AFTERS = ['-1', '2147483648', 'abc', '1.5', '', '1e3'];
 
@@ -242,6 +242,8 @@ export const contractChecks: ContractCheck[] = [
       [`{"productId": 1.5, "quantity": 1}`, FIELD_MESSAGES.productId],
       [`{"productId": {"id": ${id}}, "quantity": 1}`, FIELD_MESSAGES.productId],
       [`{"productId": ${id}, "quantity": 1, "coupon": "FREE"}`, '"coupon" is not a known field'],
+      [`{"__proto__": {"x": 1}, "productId": ${id}, "quantity": 1}`, '"__proto__" is not a known field'],
+      [`{"productId": ${id}, "quantity": 1, "constructor": {"prototype": {}}}`, '"constructor" is not a known field'],
     ];
     for (const [body, message] of cases) {
       const res = await ctx.send({ method: 'POST', path: '/orders', headers: { 'content-type': 'application/json' }, body });
@@ -266,6 +268,8 @@ export const contractChecks: ContractCheck[] = [
         throw new Error(`content-type ${type ?? '(none)'}: ${(err as Error).message}`);
       }
     }
+    const empty = await ctx.send({ method: 'POST', path: '/orders' });
+    expectError(empty, 'unsupported_media_type', 'content-type must be application/json');
     assert.deepEqual(await getProduct(ctx, product.id), product);
   }),
 
@@ -299,7 +303,7 @@ export const contractChecks: ContractCheck[] = [
   }),
 
   check('unknown routes are 404 not_found; a known path with another method is 405 with Allow', async (ctx) => {
-    for (const path of ['/', '/nope', '/products/1/extra', '/products/', '/orders/', '/Products', '/health/']) {
+    for (const path of ['/', '/nope', '/nope%E0', '/products/1/extra', '/products/', '/orders/', '/Products', '/health/']) {
       try {
         expectError(await ctx.get(path), 'not_found', 'route not found');
       } catch (err) {
