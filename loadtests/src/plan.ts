@@ -40,10 +40,11 @@ export type ProfileName = (typeof PROFILE_NAMES)[number];
  *   first step). Worst case 2 + 11 x 4 + 10 x 0.5 = 51 s of load per combination: 9 combinations = 7.7 min, leaving
  *   ~15 s per combination for app start, database reset and verification inside the 10-minute budget. Typical runs
  *   break before 256 users and take less.
- * - full: 2, 4 ... 256 (8 growth steps) + 3 bisection steps, 6 s steps, 1 s warm-up (3 s first), 3 repeats. Worst
- *   case 3 + 11 x 6 + 10 x 1 = 79 s per run: 9 combinations x 3 repeats = 35.6 min of load, leaving ~20 s per run
- *   for start/reset inside 45 minutes. Starting at 2 users (a stack that cannot serve 2 users under 100 ms has no
- *   breakpoint worth publishing) buys the third bisection step: resolution 1/8 of the last doubling.
+ * - full: 1, 2, 4 ... 256 (9 growth steps) + 3 bisection steps, 5 s steps, 1 s warm-up (3 s first), 3 repeats.
+ *   Worst case 3 + 12 x 5 + 11 x 1 = 74 s per run: 9 combinations x 3 repeats = 33.3 min of load, leaving ~20 s
+ *   per run for start/reset inside 45 minutes. It starts at 1 user like every plan: per-request combinations can
+ *   break at a handful of users, and a breakpoint of 1 must be measurable. Three bisection steps resolve the
+ *   breakpoint to 1/8 of the last doubling.
  */
 export const PROFILES: Readonly<Record<ProfileName, PlanProfile>> = {
   smoke: {
@@ -70,9 +71,9 @@ export const PROFILES: Readonly<Record<ProfileName, PlanProfile>> = {
   },
   full: {
     name: 'full',
-    startUsers: 2,
+    startUsers: 1,
     growthFactor: 2,
-    stepSeconds: 6,
+    stepSeconds: 5,
     warmupSeconds: 1,
     initialWarmupSeconds: 3,
     maxUsers: 256,

@@ -105,9 +105,9 @@ describe('Planner', () => {
     expect(outcome.breakpoint).toBe(1);
   });
 
-  it('full: first step at 2 users, up to 3 bisection steps', () => {
+  it('full: first step at 1 user, up to 3 bisection steps', () => {
     const { users, outcome } = simulate(PROFILES.full, 100);
-    expect(users).toEqual([2, 4, 8, 16, 32, 64, 128, 96, 112, 104]);
+    expect(users).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 96, 112, 104]);
     expect(outcome.breakpoint).toBe(96);
   });
 
