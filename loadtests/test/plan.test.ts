@@ -35,16 +35,16 @@ describe('profiles', () => {
     expect(worstCaseSeconds(PROFILES.smoke)).toBeLessThanOrEqual(10);
   });
 
-  it('quick covers 1..256 users and fits 9 combinations in 10 minutes with ~15 s overhead each', () => {
-    expect(growthUsers(PROFILES.quick)).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256]);
+  it('quick covers 1..1024 users and fits the 8 default combinations in 10 minutes with ~15 s overhead each', () => {
+    expect(growthUsers(PROFILES.quick)).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
     expect(PROFILES.quick.bisectSteps).toBeGreaterThanOrEqual(2);
-    expect(9 * (worstCaseSeconds(PROFILES.quick) + 15)).toBeLessThanOrEqual(600);
+    expect(8 * (worstCaseSeconds(PROFILES.quick) + 15)).toBeLessThanOrEqual(600);
   });
 
-  it('full runs longer steps, three repeats, and fits 9 combinations in 45 minutes with ~20 s overhead per run', () => {
+  it('full runs longer steps, three repeats, and fits the 8 default combinations in 45 minutes with ~20 s overhead per run', () => {
     expect(PROFILES.full.stepSeconds).toBeGreaterThan(PROFILES.quick.stepSeconds);
     expect(PROFILES.full.repeats).toBe(3);
-    expect(9 * PROFILES.full.repeats * (worstCaseSeconds(PROFILES.full) + 20)).toBeLessThanOrEqual(45 * 60);
+    expect(8 * PROFILES.full.repeats * (worstCaseSeconds(PROFILES.full) + 20)).toBeLessThanOrEqual(45 * 60);
   });
 
   it('resolveProfile applies and validates overrides', () => {
@@ -52,7 +52,7 @@ describe('profiles', () => {
     expect(PROFILES.quick.stepSeconds).toBe(4); // not mutated
     expect(() => resolveProfile('quick', { maxUsers: 0 })).toThrow(RangeError);
     expect(() => resolveProfile('quick', { growthFactor: 1 })).toThrow(/growthFactor/);
-    expect(() => resolveProfile('quick', { startUsers: 300 })).toThrow(/maxUsers/);
+    expect(() => resolveProfile('quick', { startUsers: 2000 })).toThrow(/maxUsers/);
     expect(() => resolveProfile('nope' as 'quick')).toThrow(/unknown profile/);
   });
 });
@@ -70,8 +70,8 @@ describe('growthUsers', () => {
 describe('Planner', () => {
   it('every step passing: the whole growth sequence, breakpoint = maxUsers, capped', () => {
     const { users, outcome } = simulate(PROFILES.quick, Infinity);
-    expect(users).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256]);
-    expect(outcome.breakpoint).toBe(256);
+    expect(users).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
+    expect(outcome.breakpoint).toBe(1024);
     expect(outcome.firstFailing).toBeNull();
     expect(outcome.capped).toBe(true);
   });
@@ -133,7 +133,7 @@ describe('Planner', () => {
   });
 
   it('the worst case matches the simulated maximum number of steps', () => {
-    const { users } = simulate(PROFILES.quick, 255);
+    const { users } = simulate(PROFILES.quick, 1023);
     expect(users.length).toBe(growthUsers(PROFILES.quick).length + PROFILES.quick.bisectSteps);
   });
 });

@@ -1,13 +1,15 @@
 /**
  * Repeatability benchmark (not a test): how much does a breakpoint move between identical runs?
  *
- *   npm run bench:repeatability -w @stackbench/bench [-- --app fastify --store pg --conn pool --profile quick --repeats 3]
+ *   npm run bench:repeatability -w @stackbench/bench [-- --app fastify --store pg --conn pool --profile quick --repeats 3
+ *                                                       --cpu-layout auto|pinned|shared]
  *
  * Runs `stackbench bench` once with `--repeats N` on one combination (each repeat: fresh seeded database, fresh app
  * process, verification, the planner's steps), then prints the spread of the breakpoint (users, and rps / p95 at the
  * breakpoint) as min / median / max, plus each repeat's bracket [last passing users, first failing users]: the planner
  * cannot resolve a breakpoint finer than that bracket, so a spread within one bracket is the planner's resolution, not
- * noise. Writes repeatability.json and repeatability.md beside the run's results.json. DATABASE_URL is used when set
+ * noise. A capped breakpoint (every step passed) says nothing about spread, so the peak throughput of each repeat
+ * (highest rps of a passing step) is reported too. Writes repeatability.json and repeatability.md beside the run's results.json. DATABASE_URL is used when set
  * (else the embedded database), as for `stackbench bench`.
  */
 import { spawn } from 'node:child_process';
@@ -62,12 +64,13 @@ async function main(): Promise<number> {
       conn: { type: 'string', default: 'pool' },
       profile: { type: 'string', default: 'quick' },
       repeats: { type: 'string', default: '3' },
+      'cpu-layout': { type: 'string', default: 'auto' },
       out: { type: 'string' },
     },
   });
   const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
   const out = resolve(values.out ?? join(packageDir, '..', '..', 'results', 'repeatability', stamp));
-  const args = ['bench', '--apps', values.app, '--stores', values.store, '--conn', values.conn, '--profile', values.profile, '--repeats', values.repeats, '--out', out];
+  const args = ['bench', '--apps', values.app, '--stores', values.store, '--conn', values.conn, '--profile', values.profile, '--repeats', values.repeats, '--cpu-layout', values['cpu-layout'], '--out', out];
   console.log(`repeatability: stackbench ${args.join(' ')}\n`);
   const code = await run(args);
   let results: Results;
@@ -82,6 +85,8 @@ async function main(): Promise<number> {
   const users = spread(withBreakpoint.map((c) => c.breakpoint!.users));
   const rps = spread(withBreakpoint.map((c) => c.breakpoint!.rps));
   const p95 = spread(withBreakpoint.map((c) => c.breakpoint!.p95Ms));
+  const peak = (c: Combo) => Math.max(0, ...c.steps.filter((s) => s.passed).map((s) => s.rps));
+  const peakRps = spread(measured.map(peak));
   const summary = {
     combination: `${values.app}+${values.store}+${values.conn}`,
     profile: values.profile,
@@ -95,11 +100,12 @@ async function main(): Promise<number> {
       breakpointUsers: c.breakpoint?.users ?? null,
       bracket: bracket(c),
       rps: c.breakpoint?.rps ?? null,
+      peakRps: peak(c),
       p95Ms: c.breakpoint?.p95Ms ?? null,
       driverBoundSteps: c.steps.filter((s) => s.driverBound).map((s) => s.users),
       appAvgCpuPct: c.appUsage?.avgCpuPct ?? null,
     })),
-    spread: { users, rps, p95Ms: p95 },
+    spread: { users, rps, p95Ms: p95, peakRps },
   };
   const fmt = (s: Spread | null, d = 0) => (s ? `${s.min.toFixed(d)} / ${s.median.toFixed(d)} / ${s.max.toFixed(d)} (spread ${(s.relative * 100).toFixed(0)} % of the median)` : '-');
   const md = [
@@ -107,16 +113,17 @@ async function main(): Promise<number> {
     '',
     `Run: ${out} (runId ${results.runId}, Node ${summary.runtime}). CPU layout: ${summary.cpuLayout}`,
     '',
-    '| repeat | status | breakpoint users | bracket [pass, fail] | rps | p95 ms | driver-bound steps | app CPU % |',
-    '| ---: | --- | ---: | --- | ---: | ---: | --- | ---: |',
+    '| repeat | status | breakpoint users | bracket [pass, fail] | rps | p95 ms | peak rps | driver-bound steps | app CPU % |',
+    '| ---: | --- | ---: | --- | ---: | ---: | ---: | --- | ---: |',
     ...summary.perRepeat.map(
       (r) =>
-        `| ${r.repeat} | ${r.status} | ${r.breakpointUsers ?? '-'} | [${r.bracket[0] ?? '-'}, ${r.bracket[1] ?? '-'}] | ${r.rps ?? '-'} | ${r.p95Ms ?? '-'} | ${r.driverBoundSteps.join(', ') || '-'} | ${r.appAvgCpuPct ?? '-'} |`,
+        `| ${r.repeat} | ${r.status} | ${r.breakpointUsers ?? '-'} | [${r.bracket[0] ?? '-'}, ${r.bracket[1] ?? '-'}] | ${r.rps ?? '-'} | ${r.p95Ms ?? '-'} | ${r.peakRps} | ${r.driverBoundSteps.join(', ') || '-'} | ${r.appAvgCpuPct ?? '-'} |`,
     ),
     '',
     `- breakpoint users min / median / max: ${fmt(users)}`,
     `- rps at the breakpoint: ${fmt(rps, 1)}`,
     `- p95 at the breakpoint (ms): ${fmt(p95, 1)}`,
+    `- peak rps of a passing step: ${fmt(peakRps, 1)}`,
   ].join('\n');
   writeFileSync(join(out, 'repeatability.json'), JSON.stringify(summary, null, 2) + '\n');
   writeFileSync(join(out, 'repeatability.md'), md + '\n');

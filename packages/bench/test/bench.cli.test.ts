@@ -184,14 +184,20 @@ describe('bounds and layout', () => {
     expect(new URL(withLockTimeout('postgres://u:p@h/db?options=-c%20search_path%3Dx', 500)).searchParams.get('options')).toBe('-c search_path=x -c lock_timeout=500');
   });
 
-  it('pins the app to the last CPU and the driver to the first when it can, and says what it did', () => {
+  it('pins the app to the last CPU and the driver to the first from 4 CPUs (or when asked), and says what it did', () => {
     expect(parseCpuList('0-3,6,8-9')).toEqual([0, 1, 2, 3, 6, 8, 9]);
-    const pinned = planCpuLayout('auto', { allowed: [0, 1], taskset: true });
-    expect(pinned).toMatchObject({ mode: 'pinned', appCpu: 1, driverCpu: 0 });
-    expect(pinned.description).toMatch(/app: cpu 1; driver: cpu 0 \(taskset\); PostgreSQL: unpinned/);
-    expect(pinned.description).toMatch(/With 2 cores, app, PostgreSQL and driver share one machine/);
-    expect(planCpuLayout('auto', { allowed: [0, 1], taskset: false })).toMatchObject({ mode: 'shared', note: expect.stringMatching(/taskset/) });
-    expect(planCpuLayout('auto', { allowed: [0], taskset: true })).toMatchObject({ mode: 'shared' });
+    const four = planCpuLayout('auto', { allowed: [0, 1, 2, 3], taskset: true });
+    expect(four).toMatchObject({ mode: 'pinned', appCpu: 3, driverCpu: 0 });
+    expect(four.description).toBe('app: cpu 3; driver: cpu 0 (taskset); PostgreSQL: unpinned (cpus 0-3), competing with both.');
+    // 2 CPUs: auto shares (measured: pinning cost throughput, no smaller spread); pinned on request.
+    const two = planCpuLayout('auto', { allowed: [0, 1], taskset: true });
+    expect(two).toMatchObject({ mode: 'shared', appCpu: null, note: expect.stringMatching(/not pinned/) });
+    expect(two.description).toBe('app, PostgreSQL and driver share cpus 0-1 (no pinning). With 2 cores, app, PostgreSQL and driver share one machine: figures are not those of separate hosts.');
+    const forced = planCpuLayout('pinned', { allowed: [0, 1], taskset: true });
+    expect(forced).toMatchObject({ mode: 'pinned', appCpu: 1, driverCpu: 0 });
+    expect(forced.description).toMatch(/With 2 cores, app, PostgreSQL and driver share one machine/);
+    expect(planCpuLayout('pinned', { allowed: [0, 1], taskset: false })).toMatchObject({ mode: 'shared', note: expect.stringMatching(/taskset/) });
+    expect(planCpuLayout('pinned', { allowed: [0], taskset: true })).toMatchObject({ mode: 'shared', note: expect.stringMatching(/one CPU/) });
     expect(planCpuLayout('shared', { allowed: [0, 1, 2, 3], taskset: true })).toMatchObject({ mode: 'shared', description: 'app, PostgreSQL and driver share cpus 0-3 (no pinning).' });
   });
 });

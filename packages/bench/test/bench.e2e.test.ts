@@ -1,6 +1,6 @@
 import { resultsSchema, type Results } from '@stackbench/report';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +85,59 @@ describe('stackbench bench (end to end)', () => {
     expect(existsSync(join(out, 'README.md'))).toBe(true);
     expect(existsSync(join(out, 'report.html'))).toBe(true);
     expect(readdirSync(join(out, 'logs')).length).toBe(2);
+
+    // `stackbench report RUN_DIR` regenerates it from results.json alone.
+    rmSync(join(out, 'README.md'));
+    const report = await runCli(['report', out]);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toMatch(/^report: .*README\.md, .*report\.html, \d+ SVG charts?$/m);
+    expect(existsSync(join(out, 'README.md'))).toBe(true);
+    const missing = await runCli(['report', join(tmp, 'nothing-here')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a crashing app and a hanging app are recorded as failed with a reason, and the run goes on (exit 2)', async () => {
+    // Faults injected from outside the apps: a preload (NODE_OPTIONS reaches the app processes) that, after 300
+    // requests (past the contract suite, inside the first step), makes node-http exit and fastify stop answering.
+    const preload = join(tmp, 'faults.cjs');
+    writeFileSync(
+      preload,
+      `const http = require('node:http');
+const app = process.argv[1] || '';
+const mode = app.includes('node-http') ? 'crash' : app.includes('fastify') ? 'hang' : null;
+if (mode) {
+  const emit = http.Server.prototype.emit;
+  let n = 0;
+  http.Server.prototype.emit = function (event, ...args) {
+    if (event === 'request' && ++n > 300) {
+      if (mode === 'crash') process.exit(3);
+      return true; // hang: never answer
+    }
+    return emit.call(this, event, ...args);
+  };
+}
+`,
+    );
+    const out = join(tmp, 'faults');
+    const result = await runCli(
+      ['bench', '--profile', 'smoke', '--apps', 'node-http,fastify', '--out', out],
+      { DATABASE_URL: db.url, NODE_OPTIONS: `--require ${preload}` },
+      240_000,
+    );
+    expect(result.code, result.stdout + result.stderr).toBe(2);
+    const results = readResults(out);
+    const [crashed, hung] = results.combos;
+    expect(crashed!.app).toBe('node-http');
+    expect(crashed!.status).toBe('failed');
+    expect(crashed!.reason).toMatch(/app exited \(code 3\) during step 1/);
+    expect(hung!.app).toBe('fastify');
+    expect(hung!.status).toBe('failed');
+    expect(hung!.reason).toMatch(/app stopped answering after the steps/);
+    // The hung step was measured (timeouts are errors) and failed.
+    expect(hung!.steps.length).toBeGreaterThan(0);
+    expect(hung!.steps.at(-1)!.passed).toBe(false);
+    expect(result.stdout).toMatch(/=> FAILED: app exited \(code 3\)/);
   });
 
   it('Ctrl-C stops the app, keeps the steps measured so far and still writes a valid results.json', async () => {

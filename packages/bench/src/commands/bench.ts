@@ -80,7 +80,7 @@ export async function run(args: string[]): Promise<number> {
     }
     const environment = await collectEnvironment({
       databaseUrl: db.url,
-      cpuLayout: layout.description,
+      cpuLayout: `${layout.description}${layout.note ? ` (${layout.note})` : ''}`,
       extraPackages: config.driver === 'k6' ? { k6: await k6Version(config.k6!.binary) } : {},
     });
     const n = config.runs.length;

@@ -95,7 +95,8 @@ export const BENCH_USAGE = `usage: stackbench bench [flags]
   --pool-size N         pool size for the pool strategy (default 10)
   --products N          seeded products (default 10000)
   --repeats N           runs of each combination (default: the profile's, 1 for smoke/quick, 3 for full)
-  --cpu-layout L        auto | pinned | shared (default auto: pin the app and the driver to different CPUs with taskset)
+  --cpu-layout L        auto | pinned | shared (default auto: with 4+ CPUs pin the app and the driver to different CPUs
+                        with taskset; with fewer, share)
   --out DIR             run directory (default results/runs/<timestamp>/)`;
 
 /** Finds an executable on PATH (no shell). */

@@ -3,18 +3,20 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 export type CpuLayoutMode = 'auto' | 'pinned' | 'shared';
+/** `auto` pins from this many usable CPUs up. */
+export const AUTO_PIN_MIN_CPUS = 4;
 export const CPU_LAYOUT_MODES: readonly CpuLayoutMode[] = ['auto', 'pinned', 'shared'];
 
 /**
  * Where the app, PostgreSQL and the load driver run.
  *
- * Decision: on a machine with 2+ usable CPUs and `taskset`, `auto` pins the app to the LAST allowed CPU and the
- * driver (this process, and k6 when used: it inherits the affinity) to the FIRST one. PostgreSQL is left unpinned:
- * it is not always ours (DATABASE_URL), and a database server uses several processes that should spread.
- * Pinning gives every app the same capacity, exactly one core (like the source article's 1-vCPU app server), keeps
- * the driver from stealing the app's core, and makes the app's CPU % read as "how close to one full core". It does
- * not make PostgreSQL independent: on 2 cores it shares with both, and the record says so.
- * `shared` leaves everything to the scheduler.
+ * Decision (measured, see benchmarks/repeatability.ts and the orchestrator's report): `auto` pins only on machines
+ * with 4+ usable CPUs and `taskset`: the app to the LAST allowed CPU, the driver (this process, and k6, which
+ * inherits its affinity) to the FIRST, PostgreSQL unpinned (it is not always ours, and its backends should spread).
+ * On 2 CPUs pinning cannot isolate anything — PostgreSQL still runs on the app's core — and on the development
+ * machine it cost throughput without narrowing the spread (fastify+pg+pool, quick, 3 repeats each: peak rps
+ * 3490/4371/4407 pinned vs 4204/5010/5293 shared; spread ~21 % vs ~22 % of the median), so there `auto` leaves
+ * everything to the scheduler and says so. `pinned` forces pinning on 2+ CPUs; `shared` never pins.
  */
 export interface CpuLayout {
   mode: 'pinned' | 'shared';
@@ -68,7 +70,8 @@ export function planCpuLayout(mode: CpuLayoutMode, probe = { allowed: allowedCpu
   const n = allowed.length;
   const small = n <= 2 ? ` With ${n} core${n === 1 ? '' : 's'}, app, PostgreSQL and driver share one machine: figures are not those of separate hosts.` : '';
   let note: string | undefined;
-  if (mode !== 'shared') {
+  const wantPinned = mode === 'pinned' || (mode === 'auto' && n >= AUTO_PIN_MIN_CPUS);
+  if (wantPinned) {
     if (n >= 2 && probe.taskset) {
       const appCpu = allowed[n - 1]!;
       const driverCpu = allowed[0]!;
@@ -82,6 +85,8 @@ export function planCpuLayout(mode: CpuLayoutMode, probe = { allowed: allowedCpu
       };
     }
     note = n < 2 ? 'only one CPU: nothing to pin' : '`taskset` not found: not pinned';
+  } else if (mode === 'auto' && n >= 2) {
+    note = `not pinned: with fewer than ${AUTO_PIN_MIN_CPUS} CPUs pinning cannot keep PostgreSQL off the app's core`;
   }
   return {
     mode: 'shared',

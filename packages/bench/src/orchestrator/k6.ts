@@ -145,7 +145,7 @@ export function k6StepRunner(options: K6RunnerOptions): StepRunner {
         };
         child.stdout!.on('data', collect);
         child.stderr!.on('data', collect);
-        const sampler = child.pid ? new ProcessSampler(child.pid).start() : undefined;
+        const sampler = child.pid ? new ProcessSampler(child.pid, 100).start() : undefined;
         const started = performance.now();
         // k6 reports nothing until it ends: progress is the time into the measured window (after start-up and warm-up).
         const progress = setInterval(() => {

@@ -68,7 +68,7 @@ export class Progress {
   comboEnd(combo: Combo): void {
     if (combo.status === 'measured') {
       const bp = combo.breakpoint ? `breakpoint ${combo.breakpoint.users} users (${f0(combo.breakpoint.rps)} rps, p95 ${f1(combo.breakpoint.p95Ms)} ms)` : 'no breakpoint: the first step already failed';
-      const integrity = combo.integrity ? (combo.integrity.ok ? `data ok (${combo.integrity.orders} orders)` : `DATA PROBLEMS: ${combo.integrity.problems.slice(0, 3).join('; ')}`) : 'data not audited';
+      const integrity = combo.integrity ? (combo.integrity.ok ? `data ok (${combo.integrity.orders} order${combo.integrity.orders === 1 ? '' : 's'})` : `DATA PROBLEMS: ${combo.integrity.problems.slice(0, 3).join('; ')}`) : 'data not audited';
       this.line(`      => ${bp}; ${integrity}${combo.reason ? `\n      note: ${combo.reason}` : ''}`);
     } else {
       this.line(`      => ${combo.status.toUpperCase()}: ${combo.reason ?? ''}`);
