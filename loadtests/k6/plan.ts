@@ -84,11 +84,21 @@ export function assertLoopbackBaseUrl(raw: string): string {
 }
 
 /**
+ * Loopback only by default. `ALLOW_REMOTE_TARGET=1` lifts that for runs from Grafana Cloud k6 or a k6-operator
+ * cluster against an app you deployed yourself (the target must be yours: this is load).
+ */
+export function targetBaseUrl(raw: string, allowRemote: boolean): string {
+  if (!allowRemote) return assertLoopbackBaseUrl(raw);
+  if (!/^https?:\/\/[^/?#]+\/?$/.test(raw)) throw new Error(`BASE_URL must look like https://api.example.com, got "${raw}"`);
+  return raw.replace(/\/$/, '');
+}
+
+/**
  * Reads the plan from the environment:
  *   BASE_URL (http://127.0.0.1:3000), PROFILE (smoke|quick|full, default quick), STEPS (explicit users, e.g.
  *   "1,2,4,8"; overrides the profile's growth), STEP_SECONDS, WARMUP_SECONDS, INITIAL_WARMUP_SECONDS, MAX_USERS,
  *   PRODUCT_COUNT (10000), THINK_MS (0), PAGE_SIZE (20), REQUEST_TIMEOUT_MS (10000), THRESHOLD (p95<100),
- *   ERROR_RATE (1%), ABORT_ON_FAIL (true), SUMMARY_PATH (stackbench-k6-summary.json).
+ *   ERROR_RATE (1%), ABORT_ON_FAIL (true), SUMMARY_PATH (stackbench-k6-summary.json), ALLOW_REMOTE_TARGET (0).
  */
 export function planFromEnv(env: Record<string, string | undefined>): K6Plan {
   const profileName = env.PROFILE || DEFAULT_PROFILE;
@@ -122,7 +132,7 @@ export function planFromEnv(env: Record<string, string | undefined>): K6Plan {
   const latencyThreshold = env.THRESHOLD || DEFAULT_LATENCY_THRESHOLD;
   const errorRateLimit = env.ERROR_RATE || DEFAULT_ERROR_RATE_LIMIT;
   return {
-    baseUrl: assertLoopbackBaseUrl(env.BASE_URL || 'http://127.0.0.1:3000'),
+    baseUrl: targetBaseUrl(env.BASE_URL || 'http://127.0.0.1:3000', env.ALLOW_REMOTE_TARGET === '1'),
     profile: profileName,
     steps,
     productCount: numberEnv(env, 'PRODUCT_COUNT', DEFAULT_PRODUCT_COUNT, 1),

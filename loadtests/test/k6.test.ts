@@ -176,6 +176,12 @@ describe('k6 plan and options', () => {
     expect(() => planFromEnv({ THRESHOLD: 'p97<1' })).toThrow(/p97/);
     expect(planFromEnv({ BASE_URL: 'http://[::1]:3000' }).baseUrl).toBe('http://[::1]:3000');
   });
+
+  it('targets a remote app only when ALLOW_REMOTE_TARGET=1 (Grafana Cloud k6, k6-operator)', () => {
+    expect(() => planFromEnv({ BASE_URL: 'http://shop.example.com' })).toThrow(/loopback/);
+    expect(planFromEnv({ BASE_URL: 'https://shop.example.com/', ALLOW_REMOTE_TARGET: '1' }).baseUrl).toBe('https://shop.example.com');
+    expect(() => planFromEnv({ BASE_URL: 'ftp://shop.example.com', ALLOW_REMOTE_TARGET: '1' })).toThrow(/BASE_URL/);
+  });
 });
 
 describe('k6 summary', () => {
