@@ -1,10 +1,16 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exited, isAlive, runCli, startCli } from './support/cli.js';
+import { exited, isAlive, runCli, STACKBENCH, startCli } from './support/cli.js';
+
+function readableByOthers(file: string): boolean {
+  if ((statSync(file).mode & 0o004) === 0) return false;
+  for (let d = dirname(file); d !== dirname(d); d = dirname(d)) if ((statSync(d).mode & 0o001) === 0) return false;
+  return true;
+}
 
 async function freePort(): Promise<number> {
   const srv = createServer().listen(0, '127.0.0.1');
@@ -79,12 +85,12 @@ describe('embedded PostgreSQL', () => {
     }
   });
 
-  it.runIf(process.getuid?.() === 0)('works for an unprivileged user too (runuser -u nobody)', async () => {
+  // Needs a checkout that other users can read (not one under a private home such as /root).
+  it.runIf(process.getuid?.() === 0 && readableByOthers(STACKBENCH))('works for an unprivileged user too (runuser -u nobody)', async () => {
     const userHome = mkdtempSync(join(tmpdir(), 'stackbench-nobody-'));
     chmodSync(userHome, 0o777);
     const port = await freePort();
     const { spawnSync } = await import('node:child_process');
-    const { STACKBENCH } = await import('./support/cli.js');
     const result = spawnSync(
       'runuser',
       ['-u', 'nobody', '--', 'env', `STACKBENCH_HOME=${userHome}`, `STACKBENCH_PG_PORT=${port}`, 'DATABASE_URL=', process.execPath, STACKBENCH, 'db', 'reset', '--products', '150'],

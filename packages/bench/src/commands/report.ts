@@ -27,7 +27,7 @@ export async function run(args: string[]): Promise<number> {
     }
     throw new CliError('usage: stackbench report RUN_DIR [--index]');
   }
-  const dir = resolve(process.env.INIT_CWD ?? process.cwd(), positionals[0]!);
+  const dir = resolve(process.env.STACKBENCH_CWD ?? process.env.INIT_CWD ?? process.cwd(), positionals[0]!);
   if (!existsSync(join(dir, 'results.json'))) throw new CliError(`${dir} has no results.json`);
   try {
     console.log(await writeRunReport(dir));

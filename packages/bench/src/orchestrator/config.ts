@@ -242,8 +242,9 @@ export async function parseBenchArgs(args: string[], env: NodeJS.ProcessEnv = pr
     if (!runtimes.some((x) => x.binary === r.binary)) runtimes.push({ ...r, spec });
   }
 
-  // Output directory: relative to where the user typed the command (npm/turbo change the cwd; npm keeps INIT_CWD).
-  const base = env.INIT_CWD ?? process.cwd();
+  // Output directory: relative to where the user typed the command. npm and turbo change the cwd, and the npm
+  // that turbo starts in packages/bench resets INIT_CWD, so the root script passes STACKBENCH_CWD.
+  const base = env.STACKBENCH_CWD ?? env.INIT_CWD ?? process.cwd();
   let outDir: string;
   const defaultOut = values.out === undefined;
   if (values.out !== undefined) {
