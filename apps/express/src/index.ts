@@ -1,4 +1,4 @@
-import type { AppModule } from '@stackbench/server';
+import { listenHttpServer, type AppModule } from '@stackbench/server';
 import type { Express } from 'express';
 import { createServer } from 'node:http';
 import { buildApp } from './app.js';
@@ -7,25 +7,5 @@ export { buildApp } from './app.js';
 
 export const app: AppModule<Express> = {
   buildApp,
-  async listen(instance, port, host) {
-    const server = createServer(instance);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    const bound = typeof address === 'object' && address ? address.port : port;
-    return {
-      url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
-      close: () =>
-        new Promise<void>((resolve, reject) => {
-          // Stops accepting, lets in-flight requests finish, and drops idle keep-alive connections.
-          server.close((err) => (err ? reject(err) : resolve()));
-          server.closeIdleConnections();
-        }),
-    };
-  },
+  listen: (instance, port, host) => listenHttpServer(createServer(instance), port, host),
 };

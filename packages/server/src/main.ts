@@ -1,4 +1,5 @@
 import type { AppConfig, AppDeps, ConnectionStrategy, RunningServer } from '@stackbench/contract';
+import type { Server } from 'node:http';
 import { createStore, isConnectionStrategy, isStoreName, STORE_NAMES, type StoreName } from './stores.js';
 
 /** What an app package exports for each app it provides: a factory that does not listen, and a way to listen. */
@@ -78,4 +79,28 @@ export async function runMain(app: AppModule): Promise<void> {
     console.error(e.code === 'EADDRINUSE' ? `port in use: ${e.message}` : `cannot start: ${e.message}`);
     process.exit(1);
   }
+}
+
+/**
+ * Listens with a plain node:http server (node-http, Express) and returns the uniform handle. close() stops
+ * accepting, lets in-flight requests finish and drops idle keep-alive connections.
+ */
+export async function listenHttpServer(server: Server, port: number, host: string): Promise<RunningServer> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeIdleConnections();
+      }),
+  };
 }

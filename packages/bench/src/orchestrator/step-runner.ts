@@ -3,25 +3,9 @@
  * Node driver (../driver/index.ts, `runStep`) and the k6 runner (./k6.ts) both fit.
  */
 
-export interface StepProgress {
-  elapsedMs: number;
-  requests: number;
-  rps: number;
-  p95Ms: number;
-}
-
-export interface StepOptions {
-  baseUrl: string;
-  users: number;
-  durationMs: number;
-  warmupMs: number;
-  thinkMs: number;
-  productCount: number;
-  maxRequests: number;
-  requestTimeoutMs: number;
-  signal?: AbortSignal;
-  onProgress?: (p: StepProgress) => void;
-}
+// One definition of a step's inputs: the Node driver's (a type-only import never loads the driver).
+export type { StepOptions, StepProgress } from '../driver/index.js';
+import type { StepOptions } from '../driver/index.js';
 
 export interface LatencyFigures {
   avg: number;
