@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'loadtests/test/**/*.test.ts', 'test/**/*.test.ts'],
     // One PostgreSQL for the whole run (DATABASE_URL's server, or the embedded one); each test file makes its own
     // database in it.
-    globalSetup: ['./test/support/global-setup.ts'],
+    globalSetup: ['./packages/test-support/src/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { exited, isAlive, runCli, startCli } from './support/cli.js';
+import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
+import { exited, isAlive, runCli, startCli } from '@stackbench/test-support/cli';
 
 /** A CLI error is exactly one line on stderr and a non-zero exit. */
 function expectOneLineError(result: { code: number | null; stderr: string }, pattern: RegExp): void {

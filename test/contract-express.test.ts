@@ -1,3 +1,3 @@
-import { describeContractMatrix } from './support/matrix.js';
+import { describeContractMatrix } from '@stackbench/test-support/matrix';
 
 describeContractMatrix('express');

@@ -1,8 +1,8 @@
 import { allCombinations } from '@stackbench/bench/registry';
 import { send, type RawRequest } from '@stackbench/contract/suite';
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase } from './support/db.js';
-import { startTestServer } from './support/servers.js';
+import { createTestDatabase } from '@stackbench/test-support/db';
+import { startTestServer } from '@stackbench/test-support/servers';
 
 const json = (body: unknown): Pick<RawRequest, 'headers' | 'body'> => ({
   headers: { 'content-type': 'application/json' },

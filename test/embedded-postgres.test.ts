@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exited, isAlive, runCli, STACKBENCH, startCli } from './support/cli.js';
+import { exited, isAlive, runCli, STACKBENCH, startCli } from '@stackbench/test-support/cli';
 
 function readableByOthers(file: string): boolean {
   if ((statSync(file).mode & 0o004) === 0) return false;

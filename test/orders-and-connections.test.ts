@@ -3,8 +3,8 @@ import { createCheckContext } from '@stackbench/contract/suite';
 import { STORE_NAMES } from '@stackbench/server';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase, withHeavyConnectionsLock, type TestDatabase } from './support/db.js';
-import { startTestServer } from './support/servers.js';
+import { createTestDatabase, withHeavyConnectionsLock, type TestDatabase } from '@stackbench/test-support/db';
+import { startTestServer } from '@stackbench/test-support/servers';
 
 const STOCK_50 = LOW_STOCK.indexOf(50) + 1;
 

@@ -1,7 +1,7 @@
 import { LOW_STOCK, REGULAR_STOCK, seededPriceCents, seededProductName } from '@stackbench/contract';
 import { resetDatabase } from '@stackbench/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
 
 describe('seed', () => {
   let db: TestDatabase;

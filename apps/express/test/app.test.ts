@@ -3,8 +3,8 @@ import { contractChecks, createCheckContext, expectError, send, type RawResponse
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/db.js';
-import { startTestServer } from '../../../test/support/servers.js';
+import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
+import { startTestServer } from '@stackbench/test-support/servers';
 import { toApiError } from '../src/errors.js';
 import { app } from '../src/index.js';
 

@@ -4,8 +4,8 @@ import { contractChecks, createCheckContext, expectError, send } from '@stackben
 import type { AppModule } from '@stackbench/server';
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/db.js';
-import { startTestServer } from '../../../test/support/servers.js';
+import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
+import { startTestServer } from '@stackbench/test-support/servers';
 
 const PLATFORMS = [
   { app: 'nest-express', module: nestExpress },

@@ -3,8 +3,8 @@ import { contractChecks, createCheckContext, expectError, send, type RawResponse
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/db.js';
-import { startTestServer } from '../../../test/support/servers.js';
+import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
+import { startTestServer } from '@stackbench/test-support/servers';
 import { app } from '../src/index.js';
 
 const APP = 'node-http';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/db.js';
+import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
 import { auditData, type SeenOrder } from '../src/orchestrator/audit.js';
 
 /**

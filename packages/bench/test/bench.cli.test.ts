@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../../test/support/cli.js';
+import { runCli } from '@stackbench/test-support/cli';
 import { CliError } from '../src/cli-support.js';
 import { DEFAULT_SELECTION, parseBenchArgs, type BenchConfig } from '../src/orchestrator/config.js';
 import { planCpuLayout, parseCpuList } from '../src/orchestrator/cpu-layout.js';

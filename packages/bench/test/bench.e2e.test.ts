@@ -5,8 +5,8 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/db.js';
-import { exited, runCli, startCli } from '../../../test/support/cli.js';
+import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
+import { exited, runCli, startCli } from '@stackbench/test-support/cli';
 
 /**
  * The real thing, end to end: `stackbench bench` as a child process (compiled CLI, compiled apps) against a database

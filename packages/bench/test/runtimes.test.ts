@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/db.js';
+import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
 import { startAppProcess, type AppProcess } from '../src/app-process.js';
 import { main } from '../src/cli.js';
 import { CliError } from '../src/cli-support.js';

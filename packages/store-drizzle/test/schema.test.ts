@@ -5,9 +5,9 @@
 import { is, SQL } from 'drizzle-orm';
 import { getTableConfig, PgDialect, type PgTable } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/db.js';
+import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
 import { orders, products } from '../src/schema.js';
-import { DRIFTS, normalizeTable, readCatalog, type Catalog, type CatalogColumn, type CatalogTable } from '../../../test/support/catalog.js';
+import { DRIFTS, normalizeTable, readCatalog, type Catalog, type CatalogColumn, type CatalogTable } from '@stackbench/test-support/catalog';
 
 const dialect = new PgDialect();
 

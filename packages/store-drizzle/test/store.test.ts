@@ -1,4 +1,4 @@
 import { createDrizzleStore } from '../src/index.js';
-import { describeStore } from '../../../test/support/store-suite.js';
+import { describeStore } from '@stackbench/test-support/store-suite';
 
 describeStore('drizzle', createDrizzleStore);

@@ -1,4 +1,4 @@
-import { describeStore } from '../../../test/support/store-suite.js';
+import { describeStore } from '@stackbench/test-support/store-suite';
 import { createPgStore } from '../src/index.js';
 
 describeStore('pg', createPgStore);

@@ -5,8 +5,8 @@
  */
 import type { DataSource, EntityMetadata } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/db.js';
-import { DRIFTS, normalizeTable, readCatalog, type Catalog, type CatalogColumn, type CatalogTable } from '../../../test/support/catalog.js';
+import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
+import { DRIFTS, normalizeTable, readCatalog, type Catalog, type CatalogColumn, type CatalogTable } from '@stackbench/test-support/catalog';
 import { createDataSource, entities } from '../src/index.js';
 
 /**

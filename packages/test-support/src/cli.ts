@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const STACKBENCH = fileURLToPath(new URL('../../packages/bench/bin/stackbench.js', import.meta.url));
+export const STACKBENCH = fileURLToPath(new URL('../../bench/bin/stackbench.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;
