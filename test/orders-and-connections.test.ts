@@ -1,6 +1,6 @@
 import { CONNECTION_STRATEGIES, LOW_STOCK, type RunningServer } from '@stackbench/contract';
 import { createCheckContext } from '@stackbench/contract/suite';
-import { STORE_NAMES } from '@stackbench/server';
+import { storeNames } from '@stackbench/server';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, withHeavyConnectionsLock, type TestDatabase } from '@stackbench/test-support/db';
@@ -42,7 +42,7 @@ async function sessionsSettle(dbName: string, atLeast: number): Promise<number> 
   return seen;
 }
 
-for (const store of STORE_NAMES) {
+for (const store of storeNames()) {
   for (const conn of CONNECTION_STRATEGIES) {
     describe(`${store} (${conn}) behind fastify`, () => {
       let db: TestDatabase;

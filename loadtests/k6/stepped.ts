@@ -3,79 +3,138 @@
  *
  *   k6 run -e BASE_URL=http://127.0.0.1:3000 -e PROFILE=quick dist/k6/stepped.js
  *
- * Runs the shared user journey (../src/scenario.ts) step by step (see ./plan.ts for the environment variables and
- * the per-step thresholds) and writes the per-step figures as JSON to SUMMARY_PATH (see ./summary.ts).
+ * Runs the shared user journey (../src/core/scenario.ts) step by step (see ./plan.ts for the environment variables)
+ * and writes the per-step figures as JSON to SUMMARY_PATH (see ./summary.ts). The same window rule and latency
+ * definition as the embedded driver: a request counts when its response completes inside the step's measured
+ * window; its latency is k6's blocked + connecting + duration (connection set-up included when it happens).
  */
 import http from 'k6/http';
 import { sleep } from 'k6';
 import exec from 'k6/execution';
-import { Counter, Rate } from 'k6/metrics';
-import type { RefinedResponse, ResponseType } from 'k6/http';
-import {
-  resolveScenario,
-  runIterationSync,
-  type ScenarioRequest,
-  type ScenarioResponse,
-} from '../src/index.js';
-import { METRICS, WARMUP_TAG, buildOptions, planFromEnv } from './plan.js';
-import { renderText, summarize } from './summary.js';
+import { Counter, Gauge, Rate, Trend } from 'k6/metrics';
+import type { RefinedParams, ResponseType } from 'k6/http';
+import { appDurationMs } from '@stackbench/contract';
+import { REQUEST_NAMES, resolveScenario, runIterationSync, type ScenarioRequest, type ScenarioResponse } from '../src/core/index.js';
+import { allStepMetricNames, buildOptions, planFromEnv } from '../src/k6/plan.js';
+import { renderText, summarize } from '../src/k6/summary.js';
 
 const plan = planFromEnv(__ENV);
 export const options = buildOptions(plan);
 
 const scenario = resolveScenario({ productCount: plan.productCount, pageSize: plan.pageSize, thinkMs: plan.thinkMs });
-const errorRate = new Rate(METRICS.errors);
-const errorKinds = new Counter(METRICS.errorKinds);
 const TIMEOUT_ERROR_CODE = 1050; // k6: "request timeout"
-const JSON_HEADERS = { 'Content-Type': 'application/json' };
+
+// Everything per request is prepared here, once: k6 interprets the script, so per-request objects and closures
+// cost CPU that the load generator then cannot spend on sending (see the README's k6 section for the figures).
+const PARAMS: Record<string, RefinedParams<ResponseType>> = {};
+for (const name of REQUEST_NAMES) {
+  PARAMS[name] = {
+    tags: { name },
+    timeout: plan.requestTimeoutMs,
+    headers: name === 'order' ? { 'Content-Type': 'application/json' } : {},
+    // Bodies only where the journey reads them.
+    responseType: name === 'list' || name === 'order' ? 'text' : 'none',
+  } as RefinedParams<ResponseType>;
+}
+
+/** Each step's metric objects, created in the init context (k6 requires it). */
+interface StepMetricObjects {
+  latency: Trend;
+  endpointLatency: Record<string, Trend>;
+  server: Trend;
+  noResponse: Record<string, Counter>;
+  endpointErrors: Record<string, Counter>;
+  errorKinds: Record<string, Counter>;
+  windowStart: Gauge;
+  errorRate: Rate | null;
+}
+const metrics: Record<string, StepMetricObjects> = {};
+for (const m of allStepMetricNames(plan)) {
+  const byName = <T>(list: Array<{ name: string; metric: string }>, make: (metric: string) => T) => {
+    const out: Record<string, T> = {};
+    for (const x of list) out[x.name] = make(x.metric);
+    return out;
+  };
+  const kinds: Record<string, Counter> = {};
+  for (const k of m.errorKinds) kinds[k.kind] = new Counter(k.metric);
+  metrics[String(m.step)] = {
+    latency: new Trend(m.latency, true),
+    endpointLatency: byName(m.endpointLatency, (n) => new Trend(n, true)),
+    server: new Trend(m.server, true),
+    noResponse: byName(m.noResponse, (n) => new Counter(n)),
+    endpointErrors: byName(m.endpointErrors, (n) => new Counter(n)),
+    errorKinds: kinds,
+    windowStart: new Gauge(m.windowStart),
+    errorRate: plan.abortOnFail ? new Rate(m.errorRate) : null,
+  };
+}
+
+/** This VU's current step: its metrics and measured window (read from exec.scenario once per step). */
+let current: { step: string; m: StepMetricObjects; measureFrom: number; endAt: number } | null = null;
+/** Whether each request of the current journey completed inside the window (outcomes are judged one call later). */
+let measuredFlags: boolean[] = [];
+
+function enterStep(): NonNullable<typeof current> {
+  const step = __ENV.STACKBENCH_STEP || '1';
+  if (current === null || current.step !== step) {
+    const measureFrom = exec.scenario.startTime + Number(__ENV.STACKBENCH_WINDOW_OFFSET_MS || '0');
+    current = { step, m: metrics[step]!, measureFrom, endAt: measureFrom + Number(__ENV.STACKBENCH_STEP_MS || '0') };
+    current.m.windowStart.add(measureFrom);
+  }
+  return current;
+}
+
+function send(request: ScenarioRequest): ScenarioResponse {
+  const c = current!;
+  const params = PARAMS[request.name]!;
+  const res = request.method === 'POST' ? http.post(plan.baseUrl + request.path, request.body || '', params) : http.get(plan.baseUrl + request.path, params);
+  const done = Date.now();
+  const measured = done >= c.measureFrom && done < c.endAt;
+  measuredFlags.push(measured);
+  if (res.status === 0) {
+    const error = res.error_code === TIMEOUT_ERROR_CODE ? 'timeout' : 'connection';
+    if (measured) {
+      if (error === 'connection') c.m.noResponse[request.name]!.add(1);
+      else addLatency(c.m, request.name, res.timings.blocked + res.timings.connecting + res.timings.duration);
+    }
+    return { status: 0, error };
+  }
+  if (measured) {
+    addLatency(c.m, request.name, res.timings.blocked + res.timings.connecting + res.timings.duration);
+    const server = appDurationMs(res.headers['Server-Timing']);
+    if (server !== undefined) c.m.server.add(server);
+  }
+  return request.needsBody ? { status: res.status, body: res.body as string } : { status: res.status };
+}
+
+function addLatency(m: StepMetricObjects, name: string, ms: number): void {
+  m.latency.add(ms);
+  m.endpointLatency[name]!.add(ms);
+}
+
+function pause(ms: number): void {
+  sleep(ms / 1000);
+}
+
+function beforeWindowEnds(): boolean {
+  // Do not start a request after the window: the next step's warm-up may already run.
+  return Date.now() < current!.endAt;
+}
+const HOOKS = { shouldContinue: beforeWindowEnds };
 
 export default function (): void {
-  const step = __ENV.STACKBENCH_STEP || '0';
-  const warmupMs = Number(__ENV.STACKBENCH_WARMUP_MS || '0');
-  const stepMs = Number(__ENV.STACKBENCH_STEP_MS || '0');
-  const start = exec.scenario.startTime;
-  const measureFrom = start + warmupMs;
-  const endAt = measureFrom + stepMs;
-
-  // The `step` tag of each request sent, in order: outcome i of the iteration belongs to request i.
-  const sentTags: string[] = [];
-  const send = (request: ScenarioRequest): ScenarioResponse => {
-    const tag = Date.now() >= measureFrom ? step : WARMUP_TAG;
-    sentTags.push(tag);
-    const tags = { name: request.name, step: tag };
-    const params = { tags, timeout: `${plan.requestTimeoutMs}ms`, headers: request.body !== undefined ? JSON_HEADERS : {} };
-    const res: RefinedResponse<ResponseType | undefined> =
-      request.method === 'POST'
-        ? http.post(plan.baseUrl + request.path, request.body || '', params)
-        : http.get(plan.baseUrl + request.path, params);
-    let response: ScenarioResponse;
-    if (res.status === 0) {
-      response = { status: 0, error: res.error_code === TIMEOUT_ERROR_CODE ? 'timeout' : 'connection' };
-    } else {
-      response = { status: res.status };
-      if (request.needsJson) {
-        try {
-          response.json = JSON.parse(String(res.body));
-        } catch (_err) {
-          response.json = undefined;
-        }
-      }
-    }
-    return response;
-  };
-
-  const result = runIterationSync(scenario, Math.random, send, (ms) => sleep(ms / 1000), {
-    // Do not start a request after the step's measured window: the next step's warm-up may already run.
-    shouldContinue: () => Date.now() < endAt,
-  });
-
-  // One error-rate sample per request sent, tagged with the phase the request started in: its passes + fails are
-  // the step's request count, its passes the step's errors.
-  for (let i = 0; i < result.outcomes.length; i++) {
-    const outcome = result.outcomes[i]!;
-    const tag = sentTags[i] || WARMUP_TAG;
-    errorRate.add(!outcome.ok, { step: tag, name: outcome.name });
-    if (!outcome.ok && outcome.errorKind) errorKinds.add(1, { step: tag, kind: outcome.errorKind, name: outcome.name });
+  const c = enterStep();
+  measuredFlags = [];
+  const outcomes = runIterationSync(scenario, Math.random, send, pause, HOOKS).outcomes;
+  // A journey stops at its first error, so only its last outcome can be one.
+  const lastIndex = outcomes.length - 1;
+  const last = outcomes[lastIndex];
+  if (last && !last.ok && measuredFlags[lastIndex]) {
+    c.m.endpointErrors[last.name]!.add(1);
+    c.m.errorKinds[last.errorKind || 'status']!.add(1);
+  }
+  if (c.m.errorRate) {
+    for (let i = 0; i < outcomes.length; i++) if (measuredFlags[i]) c.m.errorRate.add(!outcomes[i]!.ok);
   }
 }
 

@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/
 import { startTestServer } from '@stackbench/test-support/servers';
 import { toApiError } from '../src/errors.js';
 import { app } from '../src/index.js';
+import { DEFAULT_HTTP_TIMEOUTS } from '@stackbench/server';
 
 const APP = 'express';
 
@@ -157,7 +158,7 @@ describe(`${APP}: store failures (fake store)`, () => {
   let server: RunningServer;
   beforeAll(async () => {
     const store = fakeStore({ ping: fail, getProduct: fail, listProducts: () => Promise.reject('not an Error') });
-    server = await app.listen(await app.buildApp({ store }, { logger: false }), 0, '127.0.0.1');
+    server = await app.listen(await app.buildApp({ store }, { logger: false, http: DEFAULT_HTTP_TIMEOUTS }), 0, '127.0.0.1', DEFAULT_HTTP_TIMEOUTS);
   });
   afterAll(() => server?.close());
 

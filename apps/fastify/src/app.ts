@@ -19,6 +19,7 @@ import {
   type PlaceOrderInput,
   type Store,
 } from '@stackbench/contract';
+import { fastifyTimeoutOptions } from '@stackbench/server';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
 import { registerErrorHandling } from './errors.js';
 
@@ -67,6 +68,8 @@ export function buildApp(deps: AppDeps, config: AppConfig): FastifyInstance {
   const app = Fastify({
     logger: config.logger,
     bodyLimit: MAX_BODY_BYTES,
+    // requestTimeout, keepAliveTimeout, connectionTimeout and node:http's headersTimeout, all explicit.
+    ...fastifyTimeoutOptions(config.http),
     // Strict: never coerce "5" into 5, never silently drop unknown body fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // The router rejects undecodable (`/products/%ZZ`) or over-long path segments before any route runs: on an

@@ -1,4 +1,4 @@
-import type { AppModule } from '@stackbench/server';
+import { addServerTiming, listeningUrl, type AppModule } from '@stackbench/server';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 
@@ -6,10 +6,10 @@ export { buildApp } from './app.js';
 
 export const app: AppModule<FastifyInstance> = {
   buildApp,
+  // The timeouts are Fastify options, set when buildApp created the instance.
   async listen(instance, port, host) {
+    addServerTiming(instance.server);
     await instance.listen({ port, host });
-    const address = instance.server.address();
-    const bound = typeof address === 'object' && address ? address.port : port;
-    return { url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`, close: () => instance.close() };
+    return { url: listeningUrl(instance.server, host, port), close: () => instance.close() };
   },
 };

@@ -1,19 +1,24 @@
 import type { INestApplication } from '@nestjs/common';
-import type { AppModule } from '@stackbench/server';
+import type { HttpTimeouts } from '@stackbench/contract';
+import { addServerTiming, listeningUrl, prepareHttpServer, type AppModule } from '@stackbench/server';
+import type { Server } from 'node:http';
 import { buildApp, type NestPlatform } from './app.js';
 
 export { buildApp, NEST_PLATFORMS, type NestPlatform } from './app.js';
 export { ApiModule } from './api.module.js';
 
-async function listen(app: INestApplication, port: number, host: string) {
-  await app.listen(port, host);
-  const address = app.getHttpServer().address();
-  const bound = typeof address === 'object' && address ? address.port : port;
-  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`, close: () => app.close() };
-}
-
 function forPlatform(platform: NestPlatform): AppModule<INestApplication> {
-  return { buildApp: (deps, config) => buildApp(deps, config, platform), listen };
+  return {
+    buildApp: (deps, config) => buildApp(deps, config, platform),
+    async listen(app: INestApplication, port: number, host: string, timeouts: HttpTimeouts) {
+      const server = app.getHttpServer() as Server;
+      // On Fastify the timeouts are FastifyAdapter options (see platform-fastify.ts); Express's server gets them here.
+      if (platform === 'express') prepareHttpServer(server, timeouts);
+      else addServerTiming(server);
+      await app.listen(port, host);
+      return { url: listeningUrl(server, host, port), close: () => app.close() };
+    },
+  };
 }
 
 export const nestExpress = forPlatform('express');

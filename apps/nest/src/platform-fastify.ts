@@ -2,6 +2,7 @@ import { HttpException, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MAX_BODY_BYTES, type AppConfig, type AppDeps } from '@stackbench/contract';
+import { fastifyTimeoutOptions } from '@stackbench/server';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiModule } from './api.module.js';
 import { toApiError } from './contract-exception.filter.js';
@@ -22,6 +23,8 @@ export async function createFastifyApp(deps: AppDeps, config: AppConfig): Promis
   const adapter = new FastifyAdapter({
     // 413 for a larger body, announced (content-length) or chunked.
     bodyLimit: MAX_BODY_BYTES,
+    // requestTimeout, keepAliveTimeout, connectionTimeout and node:http's headersTimeout, all explicit.
+    ...fastifyTimeoutOptions(config.http),
     // A `__proto__` or `constructor` key is parsed as an own key like on Express, and answered as the unknown
     // field it is (JsonObjectPipe), instead of "body is not valid JSON". Bodies are never
     // merged into other objects, so there is nothing to poison.

@@ -1,7 +1,7 @@
 import { nestExpress, nestFastify } from '@stackbench/app-nest';
 import { CONNECTION_STRATEGIES, FIELD_MESSAGES, type RunningServer, type Store } from '@stackbench/contract';
 import { contractChecks, createCheckContext, expectError, send } from '@stackbench/contract/suite';
-import type { AppModule } from '@stackbench/server';
+import { DEFAULT_HTTP_TIMEOUTS, type AppModule } from '@stackbench/server';
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
@@ -70,8 +70,8 @@ function fakeStore(overrides: Partial<Store> = {}): Store & { closed: number } {
 }
 
 async function startFake(module: AppModule, store: Store): Promise<RunningServer> {
-  const built = await module.buildApp({ store }, { logger: false });
-  return module.listen(built, 0, '127.0.0.1');
+  const built = await module.buildApp({ store }, { logger: false, http: DEFAULT_HTTP_TIMEOUTS });
+  return module.listen(built, 0, '127.0.0.1', DEFAULT_HTTP_TIMEOUTS);
 }
 
 const json = { 'content-type': 'application/json' };

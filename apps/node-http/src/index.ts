@@ -1,4 +1,4 @@
-import { listenHttpServer, type AppModule } from '@stackbench/server';
+import { listenHttpServer, prepareHttpServer, type AppModule } from '@stackbench/server';
 import type { Server } from 'node:http';
 import { buildApp } from './app.js';
 
@@ -6,5 +6,8 @@ export { buildApp } from './app.js';
 
 export const app: AppModule<Server> = {
   buildApp,
-  listen: listenHttpServer,
+  listen(server, port, host, timeouts) {
+    prepareHttpServer(server, timeouts);
+    return listenHttpServer(server, port, host);
+  },
 };

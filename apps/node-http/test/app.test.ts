@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
 import { startTestServer } from '@stackbench/test-support/servers';
 import { app } from '../src/index.js';
+import { DEFAULT_HTTP_TIMEOUTS } from '@stackbench/server';
 
 const APP = 'node-http';
 
@@ -196,8 +197,8 @@ describe(`${APP}: store failures (fake store)`, () => {
   };
   let server: RunningServer;
   beforeAll(async () => {
-    const built = await app.buildApp({ store: fakeStore({ ping: fail, getProduct: fail, listProducts: () => Promise.reject('not an Error') }) }, { logger: false });
-    server = await app.listen(built, 0, '127.0.0.1');
+    const built = await app.buildApp({ store: fakeStore({ ping: fail, getProduct: fail, listProducts: () => Promise.reject('not an Error') }) }, { logger: false, http: DEFAULT_HTTP_TIMEOUTS });
+    server = await app.listen(built, 0, '127.0.0.1', DEFAULT_HTTP_TIMEOUTS);
   });
   afterAll(() => server?.close());
 

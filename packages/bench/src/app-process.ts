@@ -1,5 +1,4 @@
 import type { ConnectionStrategy } from '@stackbench/contract';
-import type { StoreName } from '@stackbench/server';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { appMainPath, type AppEntry } from './registry.js';
@@ -8,7 +7,7 @@ import { killOnExit, onShutdown } from '@stackbench/db';
 
 export interface AppProcessOptions {
   app: AppEntry;
-  store: StoreName;
+  store: string;
   conn: ConnectionStrategy;
   poolSize: number;
   databaseUrl: string;
@@ -17,6 +16,10 @@ export interface AppProcessOptions {
   host?: string;
   /** Node binary that runs the app (default: the Node running stackbench). */
   nodeBinary?: string;
+  /** Called with the pid right after spawning, before the app has loaded (e.g. to put it in its cgroup). */
+  onSpawn?: (pid: number) => void;
+  /** Extra environment for the app (lab routes, instances, profiling ...). */
+  env?: Record<string, string>;
   /** Where the app's stdout/stderr go (default: kept in a small ring for error messages). */
   onOutput?: (line: string) => void;
   startTimeoutMs?: number;
@@ -72,11 +75,21 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
       STACKBENCH_CONN: options.conn,
       STACKBENCH_POOL_SIZE: String(options.poolSize),
       PORT: String(port),
-      HOST: host,
+      // The only address variable the apps read (an inherited HOST never exposes them).
+      STACKBENCH_HOST: host,
       NODE_ENV: 'production',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (options.onSpawn && child.pid) {
+    try {
+      options.onSpawn(child.pid);
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw new Error(`could not confine ${options.app.name}: ${(err as Error).message}`);
+    }
+  }
   // Stopped with everything else on Ctrl-C, and signalled if stackbench itself exits.
   const unregister = [onShutdown(() => stop()), killOnExit(child.pid!)];
   const ring: string[] = [];

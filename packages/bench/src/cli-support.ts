@@ -1,3 +1,4 @@
+import { isLoopbackHost, LOOPBACK_RULE, rawHttpHost } from '@stackbench/contract';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** A user error: printed as one line, exit code 1, nothing changed. */
@@ -36,7 +37,10 @@ export function listFlag(value: string | undefined, name: string, known: readonl
   return items;
 }
 
-/** Only loopback addresses are load or verification targets on these machines. */
+/**
+ * Only loopback addresses are load or verification targets on these machines. The host is checked as written
+ * (isLoopbackHost), not as a URL parser normalizes it, so `127.1` or `0x7f.0.0.1` are refused rather than guessed.
+ */
 export function assertLoopbackUrl(raw: string): URL {
   let url: URL;
   try {
@@ -45,9 +49,9 @@ export function assertLoopbackUrl(raw: string): URL {
     throw new CliError(`not a URL: "${raw}"`);
   }
   if (url.protocol !== 'http:') throw new CliError(`only http:// URLs are supported, got ${url.protocol}`);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!(host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host))) {
-    throw new CliError(`refusing ${host}: stackbench only targets loopback addresses (127.0.0.0/8, ::1, localhost)`);
+  const host = rawHttpHost(raw);
+  if (host === undefined || !isLoopbackHost(host) || url.hostname.replace(/^\[|\]$/g, '') !== host.toLowerCase()) {
+    throw new CliError(`refusing ${host ?? url.host}: ${LOOPBACK_RULE}`);
   }
   return url;
 }

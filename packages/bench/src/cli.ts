@@ -4,7 +4,7 @@ type Command = { summary: string; load: () => Promise<{ run(args: string[]): Pro
 
 const COMMANDS: Record<string, Command> = {
   db: { summary: 'db up|down|reset [--products N]   the database (DATABASE_URL or embedded)', load: () => import('./commands/db.js') },
-  serve: { summary: 'serve --app A --store S --conn C [--pool-size N] [--port P] [--runtime R]', load: () => import('./commands/serve.js') },
+  serve: { summary: 'serve --app A --store S --conn C [--pool-size N] [--port P] [--host H] [--runtime R] [--app-cpus N ...]', load: () => import('./commands/serve.js') },
   verify: { summary: 'verify --url URL   run the contract suite against a running server', load: () => import('./commands/verify.js') },
   list: { summary: 'list   apps, stores and connection strategies', load: () => import('./commands/list.js') },
   bench: { summary: 'bench [--apps ...] [--stores ...] [--conn ...] [--profile P] ...   stepped load to the breakpoint', load: () => import('./commands/bench.js') },

@@ -1,101 +1,48 @@
-import { CONNECTION_STRATEGIES, type ConnectionStrategy } from '@stackbench/contract';
-import { STORE_NAMES, STORES, type AppModule, type StoreName } from '@stackbench/server';
+/**
+ * The bench's view of the registry (@stackbench/server/registry: what each workspace package declares): the
+ * combinations, the default selection, an app's compiled entry and installed package versions.
+ */
+import type { ConnectionStrategy } from '@stackbench/contract';
+import { registry, type AppEntry, type Registry, type StoreEntry } from '@stackbench/server';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** What each app is, for `stackbench list`, the README's matrix table and the report. */
-export interface AppEntry {
-  name: string;
-  /** Workspace package that holds the app. */
-  package: string;
-  /** Named export of that package: the AppModule (buildApp + listen). */
-  exportName: string;
-  /** Compiled entry point inside the package, run as its own process by `serve` and `bench`. */
-  main: string;
-  /** npm package whose version identifies the framework (null for node:http). */
-  frameworkPackage: string | null;
-  framework: string;
-  adapter: string;
-  validation: string;
-  serialization: string;
-}
-
-export const APPS: AppEntry[] = [
-  {
-    name: 'node-http',
-    package: '@stackbench/app-node-http',
-    exportName: 'app',
-    main: 'dist/main.js',
-    frameworkPackage: null,
-    framework: 'node:http',
-    adapter: '-',
-    validation: 'hand-written (contract parse functions)',
-    serialization: 'JSON.stringify',
-  },
-  {
-    name: 'express',
-    package: '@stackbench/app-express',
-    exportName: 'app',
-    main: 'dist/main.js',
-    frameworkPackage: 'express',
-    framework: 'Express',
-    adapter: '-',
-    validation: 'middleware (contract parse functions)',
-    serialization: 'res.json (JSON.stringify)',
-  },
-  {
-    name: 'fastify',
-    package: '@stackbench/app-fastify',
-    exportName: 'app',
-    main: 'dist/main.js',
-    frameworkPackage: 'fastify',
-    framework: 'Fastify',
-    adapter: '-',
-    validation: 'JSON Schema (Ajv)',
-    serialization: 'response schemas (fast-json-stringify)',
-  },
-  {
-    name: 'nest-express',
-    package: '@stackbench/app-nest',
-    exportName: 'nestExpress',
-    main: 'dist/main-express.js',
-    frameworkPackage: '@nestjs/core',
-    framework: 'NestJS',
-    adapter: '@nestjs/platform-express',
-    validation: 'class-validator DTOs (ValidationPipe)',
-    serialization: 'JSON.stringify (platform)',
-  },
-  {
-    name: 'nest-fastify',
-    package: '@stackbench/app-nest',
-    exportName: 'nestFastify',
-    main: 'dist/main-fastify.js',
-    frameworkPackage: '@nestjs/core',
-    framework: 'NestJS',
-    adapter: '@nestjs/platform-fastify',
-    validation: 'class-validator DTOs (ValidationPipe)',
-    serialization: 'JSON.stringify (platform)',
-  },
-];
-
-export const APP_NAMES = APPS.map((a) => a.name);
-export { STORE_NAMES, STORES, CONNECTION_STRATEGIES };
+export { registry, loadRegistry, findApp, appMainPath, loadAppModule, type AppEntry, type StoreEntry, type Registry } from '@stackbench/server';
 
 export interface Combination {
   app: string;
-  store: StoreName;
+  store: string;
   conn: ConnectionStrategy;
 }
 
-/** Every app x store x connection strategy, in a fixed order. */
-export function allCombinations(): Combination[] {
-  return APPS.flatMap((a) => STORE_NAMES.flatMap((store) => CONNECTION_STRATEGIES.map((conn) => ({ app: a.name, store, conn }))));
+export const appNames = (reg: Registry = registry()): string[] => reg.apps.map((a) => a.name);
+export const storeNames = (reg: Registry = registry()): string[] => reg.stores.map((s) => s.name);
+
+/** Every app x store x connection strategy, in the registry's order. */
+export function allCombinations(reg: Registry = registry()): Combination[] {
+  return reg.apps.flatMap((a) => reg.stores.flatMap((s) => reg.conns.map((conn) => ({ app: a.name, store: s.name, conn }))));
 }
 
-export function findApp(name: string): AppEntry {
-  const entry = APPS.find((a) => a.name === name);
-  if (!entry) throw new Error(`unknown app "${name}" (known: ${APP_NAMES.join(', ')})`);
+/**
+ * The three questions in one run: every app on the baseline store and connection (the framework), and the probe app
+ * on every other store (the data layer) and every other connection strategy (the connection).
+ */
+export function defaultSelection(reg: Registry = registry()): Combination[] {
+  const { store, conn } = reg.baseline;
+  const picks: Combination[] = [
+    ...reg.apps.map((a) => ({ app: a.name, store, conn })),
+    ...reg.conns.filter((c) => c !== conn).map((c) => ({ app: reg.probe, store, conn: c })),
+    ...reg.stores.filter((s) => s.name !== store).map((s) => ({ app: reg.probe, store: s.name, conn })),
+  ];
+  const key = (c: Combination) => `${c.app}|${c.store}|${c.conn}`;
+  const want = new Set(picks.map(key));
+  return allCombinations(reg).filter((c) => want.has(key(c)));
+}
+
+export function findStore(name: string, reg: Registry = registry()): StoreEntry {
+  const entry = reg.stores.find((s) => s.name === name);
+  if (!entry) throw new Error(`unknown store "${name}" (known: ${storeNames(reg).join(', ')})`);
   return entry;
 }
 
@@ -113,24 +60,11 @@ function packageDir(pkg: string, fromDir = here): string {
   }
 }
 
-/** Absolute path of an app's compiled main.js. */
-export function appMainPath(entry: AppEntry): string {
-  return join(packageDir(entry.package), entry.main);
-}
-
-/** Version of an installed npm package, as the package `from` (default: this one) would load it. */
-export function installedVersion(pkg: string, from?: string): string | null {
+/** Version of an installed npm package as the code in `fromDir` (default: this package) would load it. */
+export function installedVersion(pkg: string, fromDir?: string): string | null {
   try {
-    const start = from ? packageDir(from) : here;
-    return (JSON.parse(readFileSync(join(packageDir(pkg, start), 'package.json'), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(join(packageDir(pkg, fromDir ?? here), 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return null;
   }
-}
-
-export async function loadAppModule(entry: AppEntry): Promise<AppModule> {
-  const mod = (await import(entry.package)) as Record<string, AppModule>;
-  const app = mod[entry.exportName];
-  if (!app) throw new Error(`${entry.package} does not export ${entry.exportName}`);
-  return app;
 }

@@ -4,3 +4,6 @@ export * from './validation.js';
 export * from './schemas.js';
 export * from './routes.js';
 export * from './seed.js';
+export * from './loopback.js';
+export * from './server-timing.js';
+export * from './store-timeouts.js';

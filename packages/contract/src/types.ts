@@ -55,11 +55,29 @@ export interface Store {
 export const CONNECTION_STRATEGIES = ['pool', 'per-request'] as const;
 export type ConnectionStrategy = (typeof CONNECTION_STRATEGIES)[number];
 
+/**
+ * Limits a store sets on every connection it opens, in milliseconds, so that nothing waits forever: a stuck lock
+ * or a dead server costs one request an error, not a pool slot for good. Values come from @stackbench/server.
+ */
+export interface DatabaseTimeouts {
+  /** PostgreSQL `statement_timeout`: a statement running longer (lock waits included) is cancelled. */
+  statementMs: number;
+  /** PostgreSQL `lock_timeout`: waiting longer for a row or table lock fails the statement. */
+  lockMs: number;
+  /** PostgreSQL `idle_in_transaction_session_timeout`: a session idle inside a transaction is ended, freeing its locks. */
+  idleInTransactionMs: number;
+  /** Waiting for a pool slot or for a new connection (node-postgres `connectionTimeoutMillis`). */
+  connectMs: number;
+  /** Client-side backstop for a server that stops answering (node-postgres `query_timeout`). */
+  queryMs: number;
+}
+
 export interface StoreConfig {
   databaseUrl: string;
   conn: ConnectionStrategy;
   /** Pool size for the `pool` strategy (default 10). Ignored by `per-request`. */
   poolSize: number;
+  timeouts: DatabaseTimeouts;
 }
 
 /** What every app factory receives. */
@@ -67,9 +85,20 @@ export interface AppDeps {
   store: Store;
 }
 
+/** Limits of an app's HTTP server, in milliseconds. Values come from @stackbench/server. */
+export interface HttpTimeouts {
+  /** Headers and the whole request body must arrive within this (node:http `headersTimeout` and `requestTimeout`). */
+  requestMs: number;
+  /** An idle keep-alive connection is closed after this (`keepAliveTimeout`). */
+  keepAliveMs: number;
+  /** A connection with no traffic either way while a request is in progress is closed after this (socket timeout). */
+  socketMs: number;
+}
+
 export interface AppConfig {
   /** Request logging costs throughput; benchmarks run with it off. */
   logger: boolean;
+  http: HttpTimeouts;
 }
 
 /** A built app bound to a port: the uniform handle that `main.ts`, tests and the orchestrator use. */

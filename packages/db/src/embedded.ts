@@ -1,28 +1,36 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { checkReachable, ensureDatabase, withDatabase } from './admin.js';
 import { killOnExit, onShutdown } from './shutdown.js';
 
 export const EMBEDDED_USER = 'stackbench';
-export const EMBEDDED_PASSWORD = 'stackbench';
+/** The superuser's password in data directories initialised before passwords were random; rotated on first start. */
+const LEGACY_PASSWORD = 'stackbench';
 export const DEFAULT_EMBEDDED_PORT = 54329;
 /** The database `db up`, `serve` and `bench` use on the embedded server. */
 export const DEFAULT_DATABASE = 'stackbench';
 
+/** The stackbench checkout this code runs from (the directory holding turbo.json), or null outside one. */
+export function workspaceRoot(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (dir !== dirname(dir)) {
+    if (existsSync(join(dir, 'turbo.json'))) return dir;
+    dir = dirname(dir);
+  }
+  return null;
+}
+
 /** `<repo>/.stackbench` (git-ignored), or STACKBENCH_HOME. */
 export function stackbenchHome(): string {
   if (process.env.STACKBENCH_HOME) return resolve(process.env.STACKBENCH_HOME);
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (dir !== dirname(dir)) {
-    if (existsSync(join(dir, 'turbo.json'))) return join(dir, '.stackbench');
-    dir = dirname(dir);
-  }
-  return resolve('.stackbench');
+  const root = workspaceRoot();
+  return root ? join(root, '.stackbench') : resolve('.stackbench');
 }
 
 export interface EmbeddedOptions {
@@ -36,6 +44,8 @@ export interface DatabaseHandle {
   /** URL of the server's maintenance database, for creating and dropping databases. */
   serverUrl: string;
   source: 'DATABASE_URL' | 'embedded (started)' | 'embedded (shared)' | 'embedded (adopted)';
+  /** The embedded server's postmaster (null for DATABASE_URL): its process tree is PostgreSQL's CPU. */
+  postmasterPid: number | null;
   /** Stops the server when this process started (or adopted) it; otherwise a no-op. */
   stop(): Promise<void>;
 }
@@ -76,8 +86,107 @@ async function waitUntilGone(pid: number, timeoutMs: number): Promise<boolean> {
   return !isAlive(pid);
 }
 
-function serverUrlFor(port: number): string {
-  return `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`;
+function serverUrlFor(port: number, password: string): string {
+  return `postgres://${EMBEDDED_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+}
+
+// ---- the superuser's password --------------------------------------------------------------------------------------
+
+/** Where the embedded superuser's password is kept (mode 0600): every command that joins the server reads it. */
+export function embeddedPasswordFile(home: string = stackbenchHome()): string {
+  return join(home, 'postgres.password');
+}
+
+/** The saved password, or undefined when none was saved yet. */
+function readPassword(home: string): string | undefined {
+  const file = embeddedPasswordFile(home);
+  let stats: Stats;
+  try {
+    stats = lstatSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  if (!stats.isFile()) throw new Error(`${file} is not a regular file: remove it (it should hold the embedded PostgreSQL's password)`);
+  if ((stats.mode & 0o077) !== 0) {
+    throw new Error(`${file} is readable by other users (mode ${(stats.mode & 0o777).toString(8)}): chmod 600 it`);
+  }
+  const password = readFileSync(file, 'utf8').trim();
+  if (!password) throw new Error(`${file} is empty: remove it and the data directory to start afresh`);
+  return password;
+}
+
+/** Saves a new random password, created exclusively (never through a symlink): a concurrent writer's wins. */
+function createPassword(home: string): string {
+  const password = randomBytes(24).toString('base64url');
+  try {
+    writeFileSync(embeddedPasswordFile(home), password + '\n', { mode: 0o600, flag: 'wx' });
+    return password;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return readPassword(home)!;
+  }
+}
+
+/**
+ * The SCRAM-SHA-256 verifier of a password (RFC 5802/7677, as PostgreSQL stores it), so that ALTER ROLE never
+ * sends the password itself (statement texts can end up in logs or pg_stat_statements).
+ */
+function scramVerifier(password: string): string {
+  const salt = randomBytes(16);
+  const iterations = 4096;
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+/** Logs in once; resolves with the error when that fails (undefined on success). */
+async function tryLogin(url: string, timeoutMs = 5000): Promise<(Error & { code?: string }) | undefined> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, application_name: 'stackbench-check' });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return undefined;
+  } catch (err) {
+    return err as Error & { code?: string };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+const WRONG_PASSWORD = '28P01';
+
+/**
+ * The server URL with working credentials: the saved password; or, for a data directory initialised with the old
+ * fixed password (no password saved, or a saved one the server does not know yet), a new random password saved
+ * first and then set with ALTER ROLE, so an interrupted rotation is completed by the next command.
+ */
+async function authenticatedServerUrl(home: string, port: number, dataDir: string): Promise<string> {
+  const saved = readPassword(home);
+  if (saved !== undefined) {
+    const failure = await tryLogin(serverUrlFor(port, saved));
+    if (!failure) return serverUrlFor(port, saved);
+    if (failure.code !== WRONG_PASSWORD) throw new Error(`the embedded PostgreSQL on 127.0.0.1:${port} is unreachable: ${failure.message}`);
+  }
+  const legacyUrl = serverUrlFor(port, LEGACY_PASSWORD);
+  const legacy = await tryLogin(legacyUrl);
+  if (legacy) {
+    throw new Error(
+      `cannot log in to the embedded PostgreSQL on 127.0.0.1:${port} with the password in ${embeddedPasswordFile(home)} (${legacy.message}): ` +
+        `stop it, then remove ${dataDir} and that file to start afresh`,
+    );
+  }
+  const password = saved ?? createPassword(home);
+  const client = new pg.Client({ connectionString: legacyUrl, application_name: 'stackbench-admin' });
+  await client.connect();
+  try {
+    await client.query(`ALTER ROLE ${pg.escapeIdentifier(EMBEDDED_USER)} PASSWORD ${pg.escapeLiteral(scramVerifier(password))}`);
+  } finally {
+    await client.end();
+  }
+  return serverUrlFor(port, password);
 }
 
 
@@ -107,14 +216,85 @@ function reachableByOthers(dir: string): boolean {
   return true;
 }
 
-/**
- * `<home>/postgres`. As root in a home the `postgres` user cannot enter (a clone under /root, say), the data
- * goes to a per-checkout folder under the system temp directory instead: it is only a rebuildable seed.
- */
-export function embeddedDataDir(home: string = stackbenchHome()): string {
-  if (process.getuid?.() !== 0 || reachableByOthers(home)) return join(home, 'postgres');
+/** The uid of the `postgres` system user, when it exists. */
+function postgresUid(): number | undefined {
+  try {
+    return Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs as root with a home the `postgres` user cannot enter (a clone under /root, say): the data goes elsewhere. */
+function dataOutsideHome(home: string): boolean {
+  return process.getuid?.() === 0 && !reachableByOthers(home);
+}
+
+/** Where the data directory outside the home is recorded. */
+function dataDirRecord(home: string): string {
+  return join(home, 'postgres.datadir');
+}
+
+/** The predictable folder older versions used (adopted once if it passes the same checks). */
+function legacyDataDir(home: string): string {
   const tag = createHash('sha256').update(home).digest('hex').slice(0, 12);
   return join(tmpdir(), `stackbench-postgres-${tag}`);
+}
+
+/**
+ * A data directory outside the home must be a real directory (not a symlink), owned by the `postgres` user and
+ * closed to everyone else; undefined when it does not exist (a cleaned /tmp), an Error when it is not trustworthy.
+ */
+function checkOutsideDataDir(dir: string, home: string): Error | undefined | 'ok' {
+  const refuse = (why: string) =>
+    new Error(`refusing the embedded PostgreSQL data directory ${dir}: ${why} (remove ${dataDirRecord(home)} to start afresh)`);
+  let stats: Stats;
+  try {
+    stats = lstatSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  if (stats.isSymbolicLink()) return refuse('it is a symbolic link');
+  if (!stats.isDirectory()) return refuse('it is not a directory');
+  if (stats.uid !== postgresUid()) return refuse(`it is owned by uid ${stats.uid}, not by the postgres user`);
+  if ((stats.mode & 0o077) !== 0) return refuse(`other users can enter it (mode ${(stats.mode & 0o777).toString(8)})`);
+  return 'ok';
+}
+
+/**
+ * `<home>/postgres`. As root in a home the `postgres` user cannot enter, the data goes to a folder with an
+ * unpredictable name under the system temp directory (it is only a rebuildable seed), created by
+ * `prepareDataDir` and recorded in the home; it is checked on every use. Until one is recorded, `<home>/postgres`
+ * (which then does not exist).
+ */
+export function embeddedDataDir(home: string = stackbenchHome()): string {
+  if (!dataOutsideHome(home)) return join(home, 'postgres');
+  const record = dataDirRecord(home);
+  if (!existsSync(record)) return join(home, 'postgres');
+  const dir = readFileSync(record, 'utf8').trim();
+  if (!isAbsolute(dir) || dirname(dir) !== tmpdir() || !basename(dir).startsWith('stackbench-postgres-')) {
+    throw new Error(`${record} names ${JSON.stringify(dir)}, not a stackbench data directory: remove it to start afresh`);
+  }
+  const verdict = checkOutsideDataDir(dir, home);
+  if (verdict instanceof Error) throw verdict;
+  return dir;
+}
+
+/** The data directory to start the server on, created (and recorded) when a root run needs one outside the home. */
+function prepareDataDir(home: string, user: ServerUser): string {
+  const dir = embeddedDataDir(home);
+  if (!dataOutsideHome(home) || (existsSync(dataDirRecord(home)) && existsSync(dir))) return dir;
+  let chosen: string | undefined;
+  const legacy = legacyDataDir(home);
+  const verdict = checkOutsideDataDir(legacy, home);
+  if (verdict === 'ok') chosen = legacy;
+  if (!chosen) {
+    chosen = mkdtempSync(join(tmpdir(), 'stackbench-postgres-'));
+    if (user) chownSync(chosen, user.uid, user.gid);
+  }
+  writeFileSync(dataDirRecord(home), chosen + '\n', { mode: 0o600 });
+  return chosen;
 }
 
 /**
@@ -141,34 +321,54 @@ function runToEnd(binary: string, args: string[], user: ServerUser, logFile: str
   });
 }
 
-async function initialise(bin: Binaries, dataDir: string, user: ServerUser, logFile: string): Promise<void> {
+async function initialise(bin: Binaries, dataDir: string, user: ServerUser, logFile: string, password: string): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (user) chownSync(dataDir, user.uid, user.gid);
-  const pwFile = join(tmpdir(), `stackbench-pw-${process.pid}-${Date.now()}`);
-  writeFileSync(pwFile, EMBEDDED_PASSWORD + '\n', { mode: 0o644 });
+  // initdb reads the password from a file: one in a fresh private folder, readable by the server's user only.
+  const pwDir = mkdtempSync(join(tmpdir(), 'stackbench-initdb-'));
   try {
+    const pwFile = join(pwDir, 'password');
+    writeFileSync(pwFile, password + '\n', { mode: 0o600, flag: 'wx' });
+    if (user) {
+      chownSync(pwDir, user.uid, user.gid);
+      chownSync(pwFile, user.uid, user.gid);
+    }
     const args = [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${EMBEDDED_USER}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C'];
     await runToEnd(bin.initdb, args, user, logFile);
   } finally {
-    rmSync(pwFile, { force: true });
+    rmSync(pwDir, { recursive: true, force: true });
   }
 }
 
-async function waitUntilReady(serverUrl: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+/** Resolves once the server answers a login (a refused password counts: the server is up, credentials come next). */
+async function waitUntilReady(port: number, password: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   let exited = child.exitCode !== null;
   child.once('exit', () => (exited = true));
   for (;;) {
     if (exited) throw new Error(`the embedded PostgreSQL exited while starting (see ${logFile})`);
-    try {
-      await checkReachable(serverUrl, 1000);
-      return;
-    } catch (err) {
-      if (Date.now() > until) {
-        throw new Error(`the embedded PostgreSQL did not accept connections within ${timeoutMs / 1000} s (see ${logFile}): ${(err as Error).message}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
+    const failure = await tryLogin(serverUrlFor(port, password), 1000);
+    if (!failure || failure.code === WRONG_PASSWORD) return;
+    if (Date.now() > until) {
+      throw new Error(`the embedded PostgreSQL did not accept connections within ${timeoutMs / 1000} s (see ${logFile}): ${failure.message}`);
     }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * pg_stat_statements in the `stackbench` database: the server preloads it (see the start arguments), so statements
+ * per request can be counted there. Two commands starting at once may both create it: the loser's error is moot.
+ */
+async function ensureStatementStats(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, application_name: 'stackbench-admin' });
+  await client.connect();
+  try {
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  } catch (err) {
+    if (!['23505', '42710'].includes((err as { code?: string }).code ?? '')) throw err;
+  } finally {
+    await client.end();
   }
 }
 
@@ -206,20 +406,21 @@ function owned(pid: number, ownerFile: string): () => Promise<void> {
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<DatabaseHandle> {
   const home = stackbenchHome();
+  mkdirSync(home, { recursive: true });
   const dataDir = options.dataDir ?? embeddedDataDir(home);
   const ownerFile = join(home, 'postgres.owner');
   const logFile = join(home, 'postgres.log');
-  mkdirSync(home, { recursive: true });
 
   const running = runningPostmaster(dataDir);
   if (running) {
-    const serverUrl = serverUrlFor(running.port);
+    const serverUrl = await authenticatedServerUrl(home, running.port, dataDir);
     const ownerPid = existsSync(ownerFile) ? Number(readFileSync(ownerFile, 'utf8')) : NaN;
     const shared = Number.isInteger(ownerPid) && ownerPid !== process.pid && isAlive(ownerPid);
     await checkReachable(serverUrl);
     const url = await ensureDatabase(serverUrl, DEFAULT_DATABASE);
-    if (shared) return { url, serverUrl, source: 'embedded (shared)', stop: async () => undefined };
-    return { url, serverUrl, source: 'embedded (adopted)', stop: owned(running.pid, ownerFile) };
+    await ensureStatementStats(url);
+    if (shared) return { url, serverUrl, source: 'embedded (shared)', postmasterPid: running.pid, stop: async () => undefined };
+    return { url, serverUrl, source: 'embedded (adopted)', postmasterPid: running.pid, stop: owned(running.pid, ownerFile) };
   }
 
   const port = options.port ?? Number(process.env.STACKBENCH_PG_PORT ?? DEFAULT_EMBEDDED_PORT);
@@ -228,22 +429,43 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   }
   const bin = await binaries();
   const user = serverUser();
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(bin, dataDir, user, logFile);
+  const startDir = options.dataDir ?? prepareDataDir(home, user);
+  if (!existsSync(join(startDir, 'PG_VERSION'))) {
+    // A password saved for an earlier data directory is reused: commands already running keep working.
+    await initialise(bin, startDir, user, logFile, readPassword(home) ?? createPassword(home));
+  }
   const log = openSync(logFile, 'a');
-  // Loopback only, no unix socket (nothing left in /tmp); enough connections for per-request load and tests.
-  const args = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=400'];
+  // Loopback only, no unix socket (nothing left in /tmp); enough connections for per-request load and tests;
+  // pg_stat_statements loaded and tracking nested statements too, so SQL statements per request can be counted.
+  const args = [
+    '-D',
+    startDir,
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    'max_connections=400',
+    '-c',
+    'shared_preload_libraries=pg_stat_statements',
+    '-c',
+    'pg_stat_statements.track=all',
+  ];
   const child = spawn(bin.postgres, args, { ...user, stdio: ['ignore', log, log], detached: true });
   child.unref();
   const stop = owned(child.pid!, ownerFile);
-  const serverUrl = serverUrlFor(port);
   try {
-    await waitUntilReady(serverUrl, child, logFile, 60_000);
+    await waitUntilReady(port, readPassword(home) ?? LEGACY_PASSWORD, child, logFile, 60_000);
+    const serverUrl = await authenticatedServerUrl(home, port, startDir);
+    const url = await ensureDatabase(serverUrl, DEFAULT_DATABASE);
+    await ensureStatementStats(url);
+    return { url, serverUrl, source: 'embedded (started)', postmasterPid: child.pid!, stop };
   } catch (err) {
     await stop();
     throw err;
   }
-  const url = await ensureDatabase(serverUrl, DEFAULT_DATABASE);
-  return { url, serverUrl, source: 'embedded (started)', stop };
 }
 
 /**
@@ -253,7 +475,7 @@ export async function resolveDatabase(options: EmbeddedOptions & { databaseUrl?:
   const given = options.databaseUrl ?? process.env.DATABASE_URL;
   if (given) {
     await checkReachable(given);
-    return { url: given, serverUrl: withDatabase(given, 'postgres'), source: 'DATABASE_URL', stop: async () => undefined };
+    return { url: given, serverUrl: withDatabase(given, 'postgres'), source: 'DATABASE_URL', postmasterPid: null, stop: async () => undefined };
   }
   return startEmbeddedPostgres(options);
 }

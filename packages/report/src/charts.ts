@@ -3,7 +3,7 @@
  * The HTML report feeds the same specifications to Chart.js, so the static and interactive charts agree.
  */
 import { fmtCount, fmtMs, fmtRps, MISSING } from './format.js';
-import { KNOWN_APPS, KNOWN_STORES, stepLatency, type Analysis, type ComboSummary } from './model.js';
+import { stepLatency, type Analysis, type ComboSummary } from './model.js';
 
 export interface SeriesPoint {
   x: number;
@@ -77,8 +77,8 @@ export interface Styler {
 }
 
 export function styler(a: Analysis): Styler {
-  const appIdx = indexer(KNOWN_APPS, [...new Set(a.combos.map((c) => c.app))]);
-  const storeIdx = indexer(KNOWN_STORES, [...new Set(a.combos.map((c) => c.store))]);
+  const appIdx = indexer(a.order.app, [...new Set(a.combos.map((c) => c.app))]);
+  const storeIdx = indexer(a.order.store, [...new Set(a.combos.map((c) => c.store))]);
   const conns = [...new Set(a.combos.map((c) => c.connLabel))].sort((x, y) => (x.startsWith('pool') ? -1 : 0) - (y.startsWith('pool') ? -1 : 0) || x.localeCompare(y));
   return {
     color: (c) => PALETTE[appIdx(c.app) % PALETTE.length]!,
@@ -91,26 +91,28 @@ function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-|-$/g, '');
 }
 
-/** Every chart of the report: the breakpoint bars, then p95 and rps vs users per runtime. */
+/** Every chart of the report: the breakpoint bars, then latency and rps vs load per runtime. */
 export function buildCharts(a: Analysis): ChartSpec[] {
   const st = styler(a);
   const charts: ChartSpec[] = [];
   const metric = a.threshold.metric;
   const thresholdOk = Number.isFinite(a.threshold.ms);
+  const unit = a.unit;
+  const axis = unit.model === 'open' ? 'rate' : 'users';
 
   charts.push({
     kind: 'bar',
     id: 'breakpoints',
     file: 'breakpoints.svg',
-    title: `Breakpoint: most virtual users with ${a.threshold.label}`,
-    xLabel: 'virtual users',
+    title: `Breakpoint: most ${unit.long} with ${a.threshold.label}`,
+    xLabel: unit.long,
     bars: a.ranked.map((c) => ({
       label: c.label,
-      value: c.breakpoint?.users ?? null,
+      value: c.breakpoint?.load ?? null,
       color: st.color(c),
-      text: (c.breakpoint ? fmtCount(c.breakpoint.users) : c.belowUsers !== null ? `< ${fmtCount(c.belowUsers)}` : MISSING) + (c.driverBoundAtBreak ? ' †' : ''),
+      text: (c.breakpoint ? fmtCount(c.breakpoint.load) : c.belowLoad !== null ? `< ${fmtCount(c.belowLoad)}` : MISSING) + (c.tied ? ' (tie)' : '') + (c.driverBoundAtBreak ? ' †' : ''),
     })),
-    footnote: a.ranked.some((c) => c.driverBoundAtBreak) ? '† the load driver was saturated at the breakpoint: the app may do better' : null,
+    footnote: a.ranked.some((c) => c.driverBoundAtBreak) ? '† the load generator was the limit at the breakpoint: the app may do better' : null,
   });
 
   const multi = a.runtimes.length > 1;
@@ -127,15 +129,15 @@ export function buildCharts(a: Analysis): ChartSpec[] {
         dash: st.dash(c),
         marker: st.marker(c),
         points: (c.rep?.steps ?? [])
-          .filter((s) => Number.isFinite(s.users))
-          .map((s) => ({ x: s.users, y: y(s), passed: Boolean(s.passed), driverBound: Boolean(s.driverBound) })),
+          .filter((s) => Number.isFinite(s.load))
+          .map((s) => ({ x: s.load, y: y(s), passed: Boolean(s.passed), driverBound: Boolean(s.driverBound) })),
       }));
     charts.push({
       kind: 'line',
       id: `latency${suffix}`,
-      file: `${metric}-vs-users${suffix}.svg`,
-      title: `${metric} latency vs virtual users${on}`,
-      xLabel: 'virtual users',
+      file: `${metric}-vs-${axis}${suffix}.svg`,
+      title: `${metric} latency vs ${unit.long}${on}`,
+      xLabel: unit.long,
       yLabel: `${metric} latency (ms, log scale)`,
       yUnit: 'ms',
       yLog: true,
@@ -145,9 +147,9 @@ export function buildCharts(a: Analysis): ChartSpec[] {
     charts.push({
       kind: 'line',
       id: `rps${suffix}`,
-      file: `rps-vs-users${suffix}.svg`,
-      title: `Throughput vs virtual users${on}`,
-      xLabel: 'virtual users',
+      file: `rps-vs-${axis}${suffix}.svg`,
+      title: `Throughput vs ${unit.long}${on}`,
+      xLabel: unit.long,
       yLabel: 'requests per second',
       yUnit: 'req/s',
       yLog: false,

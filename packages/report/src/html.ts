@@ -142,7 +142,7 @@ const INIT = `
             tooltip: {
               filter: function (item) { return !item.dataset.isThreshold; },
               callbacks: {
-                title: function (items) { return items.length ? items[0].parsed.x + ' virtual users' : ''; },
+                title: function (items) { return items.length ? items[0].parsed.x + ' ' + s.xLabel : ''; },
                 label: function (ctx) {
                   var r = ctx.raw || {};
                   return ctx.dataset.label + ': ' + fmt(s.yUnit, ctx.parsed.y) + (r.passed === false ? ' (failed)' : '') + (r.driverBound ? ' (driver-bound)' : '');
@@ -158,7 +158,7 @@ const INIT = `
         type: 'bar',
         data: {
           labels: s.bars.map(function (b) { return b.label; }),
-          datasets: [{ label: 'breakpoint users', data: s.bars.map(function (b) { return b.value === null ? 0 : b.value; }),
+          datasets: [{ label: 'breakpoint', data: s.bars.map(function (b) { return b.value === null ? 0 : b.value; }),
             backgroundColor: s.bars.map(function (b) { return b.color; }), texts: s.bars.map(function (b) { return b.text; }) }]
         },
         options: {
@@ -169,7 +169,7 @@ const INIT = `
             title: { display: true, text: s.title, font: { size: 16, weight: '600' } },
             subtitle: { display: !!s.footnote, text: s.footnote || '', position: 'bottom' },
             legend: { display: false },
-            tooltip: { callbacks: { label: function (ctx) { return 'breakpoint: ' + ctx.dataset.texts[ctx.dataIndex] + ' users'; } } }
+            tooltip: { callbacks: { label: function (ctx) { return 'breakpoint: ' + ctx.dataset.texts[ctx.dataIndex] + ' ' + s.xLabel; } } }
           }
         }
       };

@@ -18,7 +18,8 @@ export {
   type WriteReportResult,
   type SummaryOptions,
 } from './report.js';
-export { analyze, attribution, parseThreshold, BASELINE, type Analysis, type ComboSummary, type Attribution, type Dimension, type Threshold } from './model.js';
+export { analyze, attribution, baselineLabel, isBaseline, thresholdView, loadUnit, type Analysis, type ComboSummary, type Attribution, type Dimension, type ThresholdView, type LoadUnit } from './model.js';
+export { envelopeText } from './sections.js';
 export { buildCharts, renderSvg, type ChartSpec, type LineChartSpec, type BarChartSpec } from './charts.js';
 export { chartJsUmdPath, loadChartJs } from './html.js';
 export * from './format.js';

@@ -1,33 +1,45 @@
 /**
  * From results.json to the figures the tables show: one summary per combination (app/store/conn/pool/runtime,
- * its repeats folded into a representative one), the baseline for each runtime, and the attribution comparisons.
- * Pure functions, no I/O: the Markdown, SVG and HTML renderers all read from here, so they can't disagree.
+ * its repeats folded into the median one), tie-aware ranks, the baseline for each runtime, and the attribution
+ * comparisons. Pure functions, no I/O: the Markdown, SVG and HTML renderers all read from here, so they can't disagree.
+ *
+ * Names, display order and the baseline come from the run itself (`environment.registry`), never from a list here:
+ * a new app or store shows up in reports without touching this package.
  */
-import { ENDPOINTS, type Breakpoint, type Combo, type Endpoint, type Latency, type Results, type Step } from './results.js';
+import { describeLatencyThreshold, type LatencyStat } from '@stackbench/loadtests';
+import { ENDPOINTS, type Breakpoint, type Combo, type Latency, type Results, type Step } from './results.js';
 import { compareVersions, median, ratio } from './format.js';
 
-export const BASELINE = { app: 'node-http', store: 'pg', conn: 'pool' } as const;
-export const KNOWN_APPS = ['node-http', 'express', 'fastify', 'nest-express', 'nest-fastify'];
-export const KNOWN_STORES = ['pg', 'drizzle', 'typeorm'];
-export const KNOWN_CONNS = ['pool', 'per-request'];
-
-export interface Threshold {
-  /** Which latency percentile the threshold is on, e.g. "p95". */
-  metric: keyof Latency;
+export interface ThresholdView {
+  /** The statistic charts and per-endpoint tables use: the first latency condition's. */
+  metric: LatencyStat;
+  /** Its limit, ms. */
   ms: number;
-  /** As written in results.json, e.g. "p95<100". */
+  /** As recorded, e.g. "p95<100" or "avg<50,p99<=250". */
   raw: string;
-  /** For people: "p95 < 100 ms". */
+  /** For people: "p95 < 100 ms", "avg < 50 ms and p99 ≤ 250 ms". */
   label: string;
 }
 
-/** "p95<100" → { metric: 'p95', ms: 100 }; an unreadable threshold falls back to p95 with ms NaN (no line drawn). */
-export function parseThreshold(raw: string): Threshold {
-  const m = /^\s*(avg|p50|p90|p95|p99|max)\s*<\s*(\d+(?:\.\d+)?)\s*(?:ms)?\s*$/.exec(raw ?? '');
-  if (!m) return { metric: 'p95', ms: Number.NaN, raw, label: raw || 'threshold' };
-  const metric = m[1] as keyof Latency;
-  const ms = Number(m[2]);
-  return { metric, ms, raw, label: `${metric} < ${ms} ms` };
+export function thresholdView(results: Results): ThresholdView {
+  const t = results.method.threshold;
+  const first = t.latency[0]!;
+  return { metric: first.stat, ms: first.limitMs, raw: t.text, label: describeLatencyThreshold(t) };
+}
+
+/** What a step's load is: users (closed model) or offered journeys per second (open model). */
+export interface LoadUnit {
+  model: 'closed' | 'open';
+  /** Column and axis names: "users", "journeys/s". */
+  short: string;
+  /** "virtual users", "offered journeys per second". */
+  long: string;
+}
+
+export function loadUnit(results: Results): LoadUnit {
+  return results.method.model === 'open'
+    ? { model: 'open', short: 'journeys/s', long: 'offered journeys per second' }
+    : { model: 'closed', short: 'users', long: 'virtual users' };
 }
 
 export interface ComboSummary {
@@ -46,21 +58,27 @@ export interface ComboSummary {
   entries: Combo[];
   /** Entries with status "measured". */
   measured: Combo[];
-  /** The median repeat among the measured ones (by breakpoint users, the lower middle for an even count). */
+  /** The median repeat among the measured ones (by breakpoint load, the lower middle for an even count). */
   rep: Combo | null;
   breakpoint: Breakpoint | null;
-  /** Users of the first step when even that failed (the breakpoint is "below" it); else null. */
-  belowUsers: number | null;
+  /** Load of the first step when even that failed (the breakpoint is "below" it); else null. */
+  belowLoad: number | null;
   /** The representative repeat's step at the breakpoint, and the first step that failed. */
   bpStep: Step | null;
   failStep: Step | null;
-  /** App CPU % during the breakpoint step. */
+  /** App CPU % (of one core) during the breakpoint step. */
   appCpuPct: number | null;
   /** Peak RSS over the representative repeat. */
   peakRssMiB: number | null;
-  /** Breakpoint users of every measured repeat (a failed first step counts as 0). */
-  repeatUsers: number[];
+  /** Breakpoint load of every measured repeat (a failed first step counts as 0). */
+  repeatLoads: number[];
+  /** min..max of repeatLoads: two combinations whose ranges overlap are a tie. */
+  range: { lo: number; hi: number } | null;
   repeatRps: number[];
+  /** 1 + the combinations that beat this one in every repeat (their lowest breakpoint is above its highest). */
+  rank: number | null;
+  /** Another ranked combination shares this rank (repeat ranges overlap): printed as "=rank". */
+  tied: boolean;
   /** The breakpoint step or the first failing step was driver-bound in the representative repeat. */
   driverBoundAtBreak: boolean;
   /** Repeats whose data check failed. */
@@ -71,18 +89,22 @@ export interface ComboSummary {
 
 export interface Analysis {
   results: Results;
-  threshold: Threshold;
-  /** All combinations in display order (app, store, conn, runtime as known orders, then as they appear). */
+  threshold: ThresholdView;
+  unit: LoadUnit;
+  /** All combinations in display order (registry order of app, store, conn; newest runtime first). */
   combos: ComboSummary[];
-  /** Combinations with at least one measured repeat, best first (breakpoint users, then rps). */
+  /** Combinations with at least one measured repeat, best first (median breakpoint, then rps). */
   ranked: ComboSummary[];
   runtimes: string[];
-  /** The baseline summary per runtime (node-http + pg + pool), when present. */
+  /** The baseline summary per runtime (the registry's baseline app + store + conn), when present. */
   baselines: Map<string, ComboSummary>;
+  baseline: { app: string; store: string; conn: string };
   /** The most repeats any combination has. */
   maxRepeats: number;
   /** Distinct pool sizes, for the header ("pool size 10"). */
   poolSizes: number[];
+  /** Display order of apps, stores and connection strategies (the registry's, then unknown ones by name). */
+  order: { app: string[]; store: string[]; conn: string[] };
 }
 
 function orderIndex(known: readonly string[], value: string): number {
@@ -94,28 +116,37 @@ export function comboKey(c: Pick<Combo, 'app' | 'store' | 'conn' | 'poolSize' | 
   return [c.app, c.store, c.conn, c.poolSize ?? '-', c.runtime].join('|');
 }
 
-function latencyOf(step: Step | null | undefined, metric: keyof Latency): number | null {
+export function stepLatency(step: Step | null | undefined, metric: keyof Latency): number | null {
   const v = step?.latencyMs?.[metric];
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
-export function stepLatency(step: Step | null | undefined, metric: keyof Latency): number | null {
-  return latencyOf(step, metric);
-}
-
-/** Breakpoint users of a measured repeat; a measured repeat without a breakpoint counts as 0. */
-function bpUsers(c: Combo): number {
-  return c.breakpoint?.users ?? 0;
+/** Breakpoint load of a measured repeat; a measured repeat without a breakpoint counts as 0. */
+function bpLoad(c: Combo): number {
+  return c.breakpoint?.load ?? 0;
 }
 
 function pickRepresentative(measured: Combo[]): Combo | null {
   if (measured.length === 0) return null;
-  const sorted = [...measured].sort((a, b) => bpUsers(a) - bpUsers(b) || (a.breakpoint?.rps ?? 0) - (b.breakpoint?.rps ?? 0) || a.repeat - b.repeat);
+  const sorted = [...measured].sort((a, b) => bpLoad(a) - bpLoad(b) || (a.breakpoint?.rps ?? 0) - (b.breakpoint?.rps ?? 0) || a.repeat - b.repeat);
   return sorted[Math.floor((sorted.length - 1) / 2)] ?? null;
 }
 
+/** Two combinations are a tie when their repeat ranges overlap: the difference is inside the noise. */
+export function rangesOverlap(a: ComboSummary, b: ComboSummary): boolean {
+  return a.range !== null && b.range !== null && a.range.lo <= b.range.hi && b.range.lo <= a.range.hi;
+}
+
+/** Ranks that a difference inside the noise cannot change: 1 + the combinations better in every repeat. */
+function assignRanks(ranked: ComboSummary[]): void {
+  for (const c of ranked) c.rank = c.range ? 1 + ranked.filter((o) => o !== c && o.range && o.range.lo > c.range!.hi).length : null;
+  for (const c of ranked) c.tied = c.rank !== null && ranked.some((o) => o !== c && o.rank === c.rank);
+}
+
 export function analyze(results: Results): Analysis {
-  const threshold = parseThreshold(results.method?.threshold ?? '');
+  const threshold = thresholdView(results);
+  const registry = results.environment.registry;
+  const order = { app: registry.apps.map((a) => a.name), store: registry.stores.map((s) => s.name), conn: registry.conns };
   const groups = new Map<string, Combo[]>();
   for (const c of results.combos ?? []) {
     const k = comboKey(c);
@@ -144,9 +175,10 @@ export function analyze(results: Results): Analysis {
     const rep = pickRepresentative(measured);
     const steps = rep?.steps ?? [];
     const breakpoint = rep?.breakpoint ?? null;
-    const bpStep = breakpoint ? (steps.find((s) => s.users === breakpoint.users) ?? null) : null;
-    const failStep = steps.find((s) => !s.passed && (breakpoint === null || s.users > breakpoint.users)) ?? null;
+    const bpStep = breakpoint ? (steps.find((s) => s.load === breakpoint.load && s.passed) ?? null) : null;
+    const failStep = steps.find((s) => !s.passed && (breakpoint === null || s.load > breakpoint.load)) ?? null;
     const rssValues = steps.map((s) => s.app?.rssMiB).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    const repeatLoads = measured.map(bpLoad);
     const peakRssMiB = rep?.appUsage?.peakRssMiB ?? (rssValues.length ? Math.max(...rssValues) : null);
     const cl = connLabel(first.conn, first.poolSize);
     const labelParts = [first.app, first.store, cl, first.runtime];
@@ -163,13 +195,16 @@ export function analyze(results: Results): Analysis {
       measured,
       rep,
       breakpoint,
-      belowUsers: rep && !breakpoint ? (steps[0]?.users ?? null) : null,
+      belowLoad: rep && !breakpoint ? (steps[0]?.load ?? null) : null,
       bpStep,
       failStep,
       appCpuPct: bpStep?.app?.cpuPct ?? null,
       peakRssMiB: peakRssMiB ?? null,
-      repeatUsers: measured.map(bpUsers),
+      repeatLoads,
+      range: repeatLoads.length ? { lo: Math.min(...repeatLoads), hi: Math.max(...repeatLoads) } : null,
       repeatRps: measured.map((m) => m.breakpoint?.rps ?? 0),
+      rank: null,
+      tied: false,
       driverBoundAtBreak: Boolean(bpStep?.driverBound || failStep?.driverBound),
       integrityProblems: entries
         .filter((e) => e.integrity && !e.integrity.ok)
@@ -181,11 +216,11 @@ export function analyze(results: Results): Analysis {
   combos.sort(
     (a, b) =>
       compareVersions(b.runtime, a.runtime) ||
-      orderIndex(KNOWN_APPS, a.app) - orderIndex(KNOWN_APPS, b.app) ||
+      orderIndex(order.app, a.app) - orderIndex(order.app, b.app) ||
       a.app.localeCompare(b.app) ||
-      orderIndex(KNOWN_STORES, a.store) - orderIndex(KNOWN_STORES, b.store) ||
+      orderIndex(order.store, a.store) - orderIndex(order.store, b.store) ||
       a.store.localeCompare(b.store) ||
-      orderIndex(KNOWN_CONNS, a.conn) - orderIndex(KNOWN_CONNS, b.conn) ||
+      orderIndex(order.conn, a.conn) - orderIndex(order.conn, b.conn) ||
       a.conn.localeCompare(b.conn) ||
       (a.poolSize ?? 0) - (b.poolSize ?? 0),
   );
@@ -194,16 +229,18 @@ export function analyze(results: Results): Analysis {
     .filter((c) => c.rep)
     .sort(
       (a, b) =>
-        (b.breakpoint?.users ?? -1) - (a.breakpoint?.users ?? -1) ||
+        (b.breakpoint?.load ?? -1) - (a.breakpoint?.load ?? -1) ||
         (b.breakpoint?.rps ?? -1) - (a.breakpoint?.rps ?? -1) ||
         (a.breakpoint?.p95Ms ?? Infinity) - (b.breakpoint?.p95Ms ?? Infinity) ||
         combos.indexOf(a) - combos.indexOf(b),
     );
+  assignRanks(ranked);
 
+  const baseline = registry.baseline;
   const baselines = new Map<string, ComboSummary>();
   for (const rt of runtimes) {
     const candidates = combos.filter(
-      (c) => c.runtime === rt && c.app === BASELINE.app && c.store === BASELINE.store && c.conn === BASELINE.conn && c.rep,
+      (c) => c.runtime === rt && c.app === baseline.app && c.store === baseline.store && c.conn === baseline.conn && c.rep,
     );
     // Several pool sizes: the most common one wins (then the smallest).
     const best = candidates.sort((a, b) => (a.poolSize ?? 0) - (b.poolSize ?? 0))[0];
@@ -213,10 +250,13 @@ export function analyze(results: Results): Analysis {
   return {
     results,
     threshold,
+    unit: loadUnit(results),
     combos,
     ranked,
     runtimes,
     baselines,
+    baseline,
+    order,
     maxRepeats: Math.max(0, ...combos.map((c) => c.entries.length)),
     poolSizes: [...new Set((results.combos ?? []).map((c) => c.poolSize).filter((p): p is number => typeof p === 'number'))].sort((a, b) => a - b),
   };
@@ -224,26 +264,31 @@ export function analyze(results: Results): Analysis {
 
 /** The baseline to compare a combination with: same runtime, same pool size when the run has it. */
 export function baselineFor(a: Analysis, c: ComboSummary): ComboSummary | null {
-  const same = a.combos.find(
-    (b) => b.runtime === c.runtime && b.app === BASELINE.app && b.store === BASELINE.store && b.conn === BASELINE.conn && b.rep && b.poolSize === c.poolSize,
-  );
+  const same = a.combos.find((b) => b.runtime === c.runtime && isBaseline(a, b) && b.rep && b.poolSize === c.poolSize);
   return same ?? a.baselines.get(c.runtime) ?? null;
 }
 
-export function isBaseline(c: ComboSummary): boolean {
-  return c.app === BASELINE.app && c.store === BASELINE.store && c.conn === BASELINE.conn;
+export function isBaseline(a: Pick<Analysis, 'baseline'>, c: Pick<ComboSummary, 'app' | 'store' | 'conn'>): boolean {
+  return c.app === a.baseline.app && c.store === a.baseline.store && c.conn === a.baseline.conn;
+}
+
+export function baselineLabel(a: Pick<Analysis, 'baseline'>): string {
+  return `${a.baseline.app} + ${a.baseline.store} + ${a.baseline.conn}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Attribution: vary one dimension, hold the others, compare breakpoint users with a reference value.
+// Attribution: vary one dimension, hold the others, compare breakpoint loads with a reference value.
 
 export type Dimension = 'store' | 'app' | 'conn' | 'runtime';
+export const DIMENSIONS: readonly Dimension[] = ['store', 'app', 'conn', 'runtime'];
 
 export interface AttributionCell {
   combo: ComboSummary;
-  users: number | null;
-  /** users ÷ the reference column's users in the same row. */
+  load: number | null;
+  /** load ÷ the reference column's load in the same row. */
   ratio: number | null;
+  /** The repeat ranges of this cell and the reference cell overlap: the difference is noise. */
+  withinNoise: boolean;
 }
 
 export interface AttributionRow {
@@ -258,34 +303,33 @@ export interface Attribution {
   /** Column values, reference first. */
   columns: string[];
   rows: AttributionRow[];
-  /** Per non-reference column: the median ratio over rows that have both, and how many rows that was. */
-  summary: Map<string, { median: number | null; count: number; min: number | null; max: number | null }>;
+  /** Per non-reference column: the median ratio over rows that have both, how many rows, and how many were noise. */
+  summary: Map<string, { median: number | null; count: number; min: number | null; max: number | null; withinNoise: number }>;
 }
 
 function dimValue(c: ComboSummary, d: Dimension): string {
   return d === 'conn' ? c.connLabel : c[d];
 }
 
-const DIM_ORDER: Record<Dimension, (a: string, b: string) => number> = {
-  app: (a, b) => orderIndex(KNOWN_APPS, a) - orderIndex(KNOWN_APPS, b) || a.localeCompare(b),
-  store: (a, b) => orderIndex(KNOWN_STORES, a) - orderIndex(KNOWN_STORES, b) || a.localeCompare(b),
-  conn: (a, b) =>
-    orderIndex(KNOWN_CONNS, a.replace(/\(.*$/, '')) - orderIndex(KNOWN_CONNS, b.replace(/\(.*$/, '')) || a.localeCompare(b, 'en', { numeric: true }),
-  runtime: compareVersions,
-};
+function dimOrder(a: Analysis, d: Dimension): (x: string, y: string) => number {
+  if (d === 'runtime') return compareVersions;
+  const known = a.order[d];
+  const base = (v: string) => (d === 'conn' ? v.replace(/\(.*$/, '') : v);
+  return (x, y) => orderIndex(known, base(x)) - orderIndex(known, base(y)) || x.localeCompare(y, 'en', { numeric: true });
+}
 
-const DEFAULT_REFERENCE: Record<Dimension, (values: string[]) => string | undefined> = {
-  store: (v) => (v.includes('pg') ? 'pg' : v[0]),
-  app: (v) => (v.includes('node-http') ? 'node-http' : v[0]),
-  conn: (v) => v.find((x) => x === 'pool' || x.startsWith('pool(')) ?? v[0],
-  runtime: (v) => v[0], // the oldest
-};
+/** The reference column: the baseline's value (the oldest runtime for runtimes), else the first. */
+function referenceOf(a: Analysis, d: Dimension, values: string[]): string | undefined {
+  if (d === 'runtime') return values[0];
+  const want = a.baseline[d];
+  return values.find((v) => v === want || (d === 'conn' && v.startsWith(`${want}(`))) ?? values[0];
+}
 
 export function attribution(a: Analysis, dimension: Dimension): Attribution {
   const measured = a.combos.filter((c) => c.rep);
-  const others = (['app', 'store', 'conn', 'runtime'] as Dimension[]).filter((d) => d !== dimension);
-  const columns = [...new Set(measured.map((c) => dimValue(c, dimension)))].sort(DIM_ORDER[dimension]);
-  const reference = DEFAULT_REFERENCE[dimension](columns) ?? '';
+  const others = DIMENSIONS.filter((d) => d !== dimension);
+  const columns = [...new Set(measured.map((c) => dimValue(c, dimension)))].sort(dimOrder(a, dimension));
+  const reference = referenceOf(a, dimension, columns) ?? '';
   const ordered = [reference, ...columns.filter((c) => c !== reference)].filter((c) => c !== '');
 
   const rowsByGroup = new Map<string, AttributionRow>();
@@ -293,12 +337,15 @@ export function attribution(a: Analysis, dimension: Dimension): Attribution {
     const group = others.map((d) => dimValue(c, d)).join(' / ');
     let row = rowsByGroup.get(group);
     if (!row) rowsByGroup.set(group, (row = { group, cells: new Map() }));
-    row.cells.set(dimValue(c, dimension), { combo: c, users: c.breakpoint?.users ?? null, ratio: null });
+    row.cells.set(dimValue(c, dimension), { combo: c, load: c.breakpoint?.load ?? null, ratio: null, withinNoise: false });
   }
   const rows = [...rowsByGroup.values()].filter((r) => r.cells.size >= 2);
   for (const r of rows) {
     const ref = r.cells.get(reference);
-    for (const cell of r.cells.values()) cell.ratio = ratio(cell.users, ref?.users);
+    for (const cell of r.cells.values()) {
+      cell.ratio = ratio(cell.load, ref?.load);
+      cell.withinNoise = ref !== undefined && cell !== ref && rangesOverlap(cell.combo, ref.combo);
+    }
   }
   // Row order: as the combos are ordered.
   rows.sort((x, y) => {
@@ -310,12 +357,14 @@ export function attribution(a: Analysis, dimension: Dimension): Attribution {
   const summary: Attribution['summary'] = new Map();
   for (const col of ordered) {
     if (col === reference) continue;
-    const rs = rows.map((r) => r.cells.get(col)?.ratio).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    const cells = rows.map((r) => r.cells.get(col)).filter((c): c is AttributionCell => c !== undefined && typeof c.ratio === 'number' && Number.isFinite(c.ratio));
+    const rs = cells.map((c) => c.ratio!);
     summary.set(col, {
       median: median(rs),
       count: rs.length,
       min: rs.length ? Math.min(...rs) : null,
       max: rs.length ? Math.max(...rs) : null,
+      withinNoise: cells.filter((c) => c.withinNoise).length,
     });
   }
   return { dimension, reference, columns: ordered, rows, summary };
@@ -328,7 +377,7 @@ export function attribution(a: Analysis, dimension: Dimension): Attribution {
 export function endpointsIn(a: Analysis): string[] {
   const seen = new Set<string>();
   for (const c of a.combos) for (const s of c.rep?.steps ?? []) for (const e of Object.keys(s.endpoints ?? {})) seen.add(e);
-  const known = ENDPOINTS.filter((e) => seen.has(e)) as string[];
+  const known = (ENDPOINTS as readonly string[]).filter((e) => seen.has(e));
   return [...known, ...[...seen].filter((e) => !known.includes(e)).sort()];
 }
 
@@ -339,7 +388,7 @@ export function endpointLatency(step: Step | null | undefined, endpoint: string,
 
 export interface FirstOver {
   endpoint: string;
-  users: number;
+  load: number;
   latencyMs: number;
 }
 
@@ -351,11 +400,10 @@ export function firstEndpointOver(a: Analysis, c: ComboSummary): FirstOver | nul
     let worst: FirstOver | null = null;
     for (const e of Object.keys(s.endpoints ?? {})) {
       const v = endpointLatency(s, e, metric);
-      if (v !== null && v >= ms && (worst === null || v > worst.latencyMs)) worst = { endpoint: e, users: s.users, latencyMs: v };
+      if (v !== null && v >= ms && (worst === null || v > worst.latencyMs)) worst = { endpoint: e, load: s.load, latencyMs: v };
     }
     if (worst) return worst;
   }
   return null;
 }
 
-export type EndpointName = Endpoint;

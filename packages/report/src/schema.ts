@@ -1,19 +1,35 @@
-import { readFileSync } from 'node:fs';
+import { Value } from '@sinclair/typebox/value';
 import { fileURLToPath } from 'node:url';
-import type { Results } from './results.js';
-
-/** Absolute path of `results.schema.json` (JSON Schema draft 2020-12 for results.json). */
-export const resultsSchemaPath: string = fileURLToPath(new URL('../results.schema.json', import.meta.url));
+import { RESULTS_SCHEMA_VERSION, ResultsSchema, type Results } from './results.js';
 
 /**
- * The JSON Schema (draft 2020-12) of results.json, as a plain object. Validate with Ajv 8's 2020 build:
- * `import { Ajv2020 } from 'ajv/dist/2020.js'; new Ajv2020().compile(resultsSchema)`.
+ * results.json's JSON Schema (draft-07) as plain JSON, generated from the TypeBox definitions in results.ts. The
+ * committed `results.schema.json` beside this package is the same text, for readers outside TypeScript
+ * (`npm run docs` rewrites it; a test fails when it is stale).
  */
-export const resultsSchema: Record<string, unknown> = JSON.parse(readFileSync(resultsSchemaPath, 'utf8'));
+export const resultsSchema: Record<string, unknown> = JSON.parse(JSON.stringify(ResultsSchema));
 
-/** Cheap structural guard (schemaVersion + arrays present); use the JSON Schema for a full check. */
+/** The committed copy's path. */
+export const resultsSchemaPath: string = fileURLToPath(new URL('../results.schema.json', import.meta.url));
+
+/** The schema file's exact text. */
+export function resultsSchemaText(): string {
+  return JSON.stringify(resultsSchema, null, 2) + '\n';
+}
+
+/** Why a document is not a valid results.json: "path: message" lines (empty when valid). At most `limit` lines. */
+export function validateResults(value: unknown, limit = 10): string[] {
+  const problems: string[] = [];
+  for (const error of Value.Errors(ResultsSchema, value)) {
+    problems.push(`${error.path || '/'}: ${error.message}`);
+    if (problems.length >= limit) break;
+  }
+  return problems;
+}
+
+/** Cheap structural guard (schemaVersion + arrays present); use validateResults for a full check. */
 export function isResults(value: unknown): value is Results {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return v.schemaVersion === 1 && Array.isArray(v.combos) && typeof v.environment === 'object' && typeof v.method === 'object';
+  return v.schemaVersion === RESULTS_SCHEMA_VERSION && Array.isArray(v.combos) && typeof v.environment === 'object' && typeof v.method === 'object';
 }

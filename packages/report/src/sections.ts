@@ -1,13 +1,16 @@
 /**
- * The report's sections (header stamp, leaderboard, charts, attribution, per endpoint, repeats, not measured,
- * driver-bound steps, integrity, method) as a document model; README.md and report.html render the same ones.
+ * The report's sections (header stamp, leaderboard, charts, cost per request, attribution, per endpoint, repeats,
+ * not measured, driver-bound steps, integrity, method) as a document model; README.md and report.html render the
+ * same ones.
  */
+import { DRIVER_BOUND_LIMITS } from '@stackbench/loadtests';
 import { code, link, p, strong, type Block, type Cell, type Paragraph, type Section, type Table } from './doc.js';
-import { costPhrase, fmtCount, fmtCpu, fmtDuration, fmtMiB, fmtMs, fmtPercent, fmtRatio, fmtRps, MISSING, ratio, text } from './format.js';
+import { costPhrase, fixed, fmtCount, fmtCpu, fmtDuration, fmtMiB, fmtMs, fmtPercent, fmtRatio, fmtRps, MISSING, ratio, text } from './format.js';
 import {
   attribution,
   baselineFor,
-  BASELINE,
+  baselineLabel,
+  DIMENSIONS,
   endpointLatency,
   endpointsIn,
   firstEndpointOver,
@@ -17,36 +20,64 @@ import {
   type ComboSummary,
   type Dimension,
 } from './model.js';
+import type { Envelope } from './results.js';
 import type { ChartSpec } from './charts.js';
 
-const BASELINE_LABEL = `${BASELINE.app} + ${BASELINE.store} + ${BASELINE.conn}`;
+/** Microseconds of CPU per request: integer. */
+const fmtUs = (n: number | null | undefined): string => fixed(n, 0);
 
 function withRatio(value: string, r: number | null, hasBaseline: boolean): string {
   if (value === MISSING || !hasBaseline) return value;
   return `${value} (${fmtRatio(r)})`;
 }
 
-function breakpointUsersText(c: ComboSummary): string {
-  if (c.breakpoint) return fmtCount(c.breakpoint.users);
-  if (c.belowUsers !== null) return `< ${fmtCount(c.belowUsers)}`;
+export function breakpointText(c: ComboSummary): string {
+  if (c.breakpoint) return fmtCount(c.breakpoint.load);
+  if (c.belowLoad !== null) return `< ${fmtCount(c.belowLoad)}`;
   return MISSING;
+}
+
+function rankText(c: ComboSummary): string {
+  return c.rank === null ? MISSING : `${c.tied ? '=' : ''}${c.rank}`;
+}
+
+/** "0.5 CPU / 512 MiB", "unlimited", "not applied (…)". */
+function limitText(l: Envelope['app']): string {
+  if (!l.applied) return `not applied${l.note ? ` (${l.note})` : ''}`;
+  const parts = [l.cpus !== null ? `${fixed(l.cpus, 2).replace(/\.?0+$/, '')} CPU` : 'CPU unlimited', l.memoryMiB !== null ? `${fmtMiB(l.memoryMiB)} MiB` : 'memory unlimited'];
+  return parts.join(' / ');
+}
+
+export function envelopeText(e: Envelope | undefined): string {
+  if (!e || e.mechanism === 'none') return `none: app, PostgreSQL and load generator share the machine unconfined${e?.note ? ` (${e.note})` : ''}`;
+  const period = e.periodUs ? `, ${fixed(e.periodUs / 1000, 0)} ms CPU period` : '';
+  const instances = e.instances ? `; instances ${e.instances === 'each' ? 'get one budget each' : 'share the app budget'}` : '';
+  return `app ${limitText(e.app)}, PostgreSQL ${limitText(e.db)} (${e.mechanism}${period}${instances})`;
+}
+
+/** App CPU of one core, and as a share of its envelope when it has a CPU quota: "48 (96 % of 0.5)". */
+function appCpuText(a: Analysis, cpuPct: number | null): string {
+  const quota = a.results.environment.envelope.app;
+  if (cpuPct === null || !quota.applied || quota.cpus === null) return fmtCpu(cpuPct);
+  return `${fmtCpu(cpuPct)} (${fmtCpu(cpuPct / quota.cpus)} % of ${fixed(quota.cpus, 2).replace(/\.?0+$/, '')})`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 
 export function headerBlocks(a: Analysis): Block[] {
   const r = a.results;
-  const e = r.environment ?? ({} as Analysis['results']['environment']);
-  const m = r.method ?? ({} as Analysis['results']['method']);
+  const e = r.environment;
+  const m = r.method;
   const appRuntimes = a.runtimes.length ? a.runtimes.join(', ') : MISSING;
   const pool = a.poolSizes.length ? `; pool size ${a.poolSizes.join(', ')}` : '';
   const items: Paragraph[] = [
-    [strong('Machine:'), ` ${text(e.cpuModel)}, ${fmtCount(e.cores)} cores, ${typeof e.memoryGiB === 'number' ? e.memoryGiB.toFixed(1) : MISSING} GiB RAM, ${text(e.os)}`],
+    [strong('Machine:'), ` ${text(e.cpuModel)}, ${fmtCount(e.cores)} cores, ${e.memoryGiB.toFixed(1)} GiB RAM, ${text(e.os)}`],
+    [strong('Envelope:'), ` ${envelopeText(e.envelope)}`],
     [strong('CPU layout:'), ` ${text(e.cpuLayout)}`],
-    [strong('Node:'), ` ${text(e.node)} (driver); apps on ${appRuntimes}`, ' · ', strong('PostgreSQL:'), ` ${text(e.postgres)}`],
+    [strong('Node:'), ` ${text(e.node)} (load engine); apps on ${appRuntimes}`, ' · ', strong('PostgreSQL:'), ` ${text(e.postgres)}`],
     [
       strong('Method:'),
-      ` ${text(m.driver)} driver, profile ${text(m.profile)}, threshold ${a.threshold.label}, max error rate ${fmtPercent(m.maxErrorRate, 1)}, think time ${fmtCount(m.thinkMs)} ms, ${fmtCount(m.stepSeconds)} s per step after ${fmtCount(m.warmupSeconds)} s warm-up, ${fmtCount(m.repeats)} repeat${m.repeats === 1 ? '' : 's'}${pool}`,
+      ` ${m.engine === 'k6' ? 'k6' : 'embedded Node driver'}, ${m.model} model (${a.unit.long}), profile ${text(m.profile)}${m.preset ? ` (preset ${m.preset})` : ''}, threshold ${a.threshold.label} and errors ${m.threshold.errorRate.op} ${fmtPercent(m.threshold.errorRate.limit, 1)}, think time ${fmtCount(m.thinkMs)} ms, ${fmtCount(m.stepSeconds)} s per step after ${fixed(m.warmupSeconds, 1)} s warm-up, ${fmtCount(m.repeats)} repeat${m.repeats === 1 ? '' : 's'}, cost read at ${fmtCount(m.costAt)} ${a.unit.short}${pool}`,
     ],
     [strong('Run:'), ` ${text(r.runId)}, ${text(r.startedAt)} → ${text(r.finishedAt)} (${fmtDuration(r.startedAt, r.finishedAt)}), git ${text(e.gitSha)}`],
     [strong('Command:'), ' ', code(text(r.command))],
@@ -66,41 +97,43 @@ export function headerBlocks(a: Analysis): Block[] {
 // ---------------------------------------------------------------------------------------------------------------
 
 export function leaderboardTable(a: Analysis): Table {
-  const rows: Cell[][] = a.ranked.map((c, i) => {
+  const rows: Cell[][] = a.ranked.map((c) => {
     const base = baselineFor(a, c);
     const has = base !== null;
     const bp = c.breakpoint;
     const bb = base?.breakpoint ?? null;
+    const cost = c.rep?.cost ?? null;
+    const baseCost = base?.rep?.cost ?? null;
     const notes: string[] = [];
-    if (isBaseline(c) && base === c) notes.push('baseline');
+    if (isBaseline(a, c) && base === c) notes.push('baseline');
     if (!has) notes.push('no baseline in this run');
-    if (c.belowUsers !== null) notes.push('over the threshold at the first step');
+    if (c.belowLoad !== null) notes.push('over the threshold at the first step');
     if (c.driverBoundAtBreak) notes.push('driver-bound †');
     const failed = c.entries.length - c.measured.length;
     if (failed > 0) notes.push(`${failed} of ${c.entries.length} repeats not measured`);
-    if (c.measured.length > 1) {
-      const lo = Math.min(...c.repeatUsers);
-      const hi = Math.max(...c.repeatUsers);
-      if (lo !== hi) notes.push(`repeats ${fmtCount(lo)}..${fmtCount(hi)} users`);
-    }
+    if (cost && !cost.exact) notes.push(`cost at ${fmtCount(cost.load)} ${a.unit.short}`);
     if (c.integrityProblems.length) notes.push('integrity check failed ‡');
+    const range = c.range && c.measured.length > 1 ? (c.range.lo === c.range.hi ? fmtCount(c.range.lo) : `${fmtCount(c.range.lo)}..${fmtCount(c.range.hi)}`) : MISSING;
     return [
-      String(i + 1),
-      { text: c.label, strong: isBaseline(c) },
-      withRatio(breakpointUsersText(c), ratio(bp?.users, bb?.users), has),
+      rankText(c),
+      { text: c.label, strong: isBaseline(a, c) },
+      withRatio(breakpointText(c), ratio(bp?.load, bb?.load), has),
+      range,
       withRatio(fmtRps(bp?.rps), ratio(bp?.rps, bb?.rps), has),
-      withRatio(fmtMs(bp?.p95Ms), ratio(bp?.p95Ms, bb?.p95Ms), has),
-      withRatio(fmtMs(bp?.p99Ms), ratio(bp?.p99Ms, bb?.p99Ms), has),
-      withRatio(fmtCpu(c.appCpuPct), ratio(c.appCpuPct, base?.appCpuPct), has),
-      withRatio(fmtMiB(c.peakRssMiB), ratio(c.peakRssMiB, base?.peakRssMiB), has),
+      fmtMs(bp?.p95Ms),
+      fmtMs(bp?.serverP95Ms),
+      withRatio(fmtUs(cost?.appCpuUsPerRequest), ratio(cost?.appCpuUsPerRequest, baseCost?.appCpuUsPerRequest), has),
+      withRatio(fmtUs(cost?.dbCpuUsPerRequest), ratio(cost?.dbCpuUsPerRequest, baseCost?.dbCpuUsPerRequest), has),
+      appCpuText(a, c.appCpuPct),
+      fmtMiB(c.peakRssMiB),
       notes.join('; '),
     ];
   });
   return {
     id: 'leaderboard',
-    headers: ['#', 'app / store / conn / Node', 'Breakpoint users', 'RPS', 'p95 ms', 'p99 ms', 'App CPU %', 'Peak RSS MiB', 'Notes'],
-    align: ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
-    wrap: [false, false, false, false, false, false, false, false, true],
+    headers: ['#', 'app / store / conn / Node', `Breakpoint ${a.unit.short}`, 'Repeats', 'RPS', 'p95 ms', 'Server p95 ms', 'App µs/req', 'DB µs/req', 'App CPU %', 'Peak RSS MiB', 'Notes'],
+    align: ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
+    wrap: [false, false, false, false, false, false, false, false, false, false, false, true],
     rows,
   };
 }
@@ -108,19 +141,28 @@ export function leaderboardTable(a: Analysis): Table {
 /** `reportLink`: where the driver-bound / integrity sections live ("" = this document, else e.g. "run/README.md"). */
 export function leaderboardBlocks(a: Analysis, reportLink = ''): Block[] {
   if (a.ranked.length === 0) return [p('No combination was measured in this run.')];
+  const m = a.results.method;
   const blocks: Block[] = [
     p(
-      `Each combination's breakpoint: the most virtual users whose step kept ${a.threshold.label} and errors ≤ ${fmtPercent(a.results.method?.maxErrorRate, 1)}; `,
-      'the other figures are from that step (median repeat). In brackets: the ratio to the ',
-      strong(BASELINE_LABEL),
-      ' baseline on the same Node version (above 1.00x: more users or rps, but also more latency, CPU or memory).',
+      `Breakpoint: the most ${a.unit.long} whose step kept ${a.threshold.label} and errors ${m.threshold.errorRate.op} ${fmtPercent(m.threshold.errorRate.limit, 1)} (median repeat; `,
+      'the other figures are from that step). ',
+      strong('#'),
+      ' counts only what beats a combination in every repeat: ',
+      code('=2'),
+      ' marks a tie, whose repeat ranges overlap — the difference is inside the noise. ',
+      'Server p95 is the apps\' own time (Server-Timing); the gap to p95 is what the network and the load generator added. ',
+      `App and DB µs/req are CPU microseconds per request at ${fmtCount(m.costAt)} ${a.unit.short} (below saturation; the steadiest figure). `,
+      'In brackets: the ratio to ',
+      strong(baselineLabel(a)),
+      ' on the same Node version.',
     ),
     { kind: 'table', table: leaderboardTable(a) },
   ];
   const missing = a.runtimes.filter((rt) => !a.baselines.has(rt) && a.ranked.some((c) => c.runtime === rt));
   const notes: Paragraph[] = [];
-  for (const rt of missing) notes.push([`Node ${rt}: no baseline in this run (${BASELINE_LABEL} was not measured), so no ratios.`]);
-  if (a.ranked.some((c) => c.driverBoundAtBreak)) notes.push(['† The load driver was saturated at or just past the breakpoint: the app may sustain more; see ', link('driver-bound steps', `${reportLink}#driver-bound-steps`), '.']);
+  if (a.maxRepeats <= 1) notes.push(['One repeat: the ranks are not tested against noise (here one combination\'s breakpoint varied by ~20-30 % between runs). Run ', code('--profile full'), ' (3 repeats) before reading small differences.']);
+  for (const rt of missing) notes.push([`Node ${rt}: no baseline in this run (${baselineLabel(a)} was not measured), so no ratios.`]);
+  if (a.ranked.some((c) => c.driverBoundAtBreak)) notes.push(['† The load generator was the limit at or just past the breakpoint: the app may sustain more; see ', link('driver-bound steps', `${reportLink}#driver-bound-steps`), '.']);
   if (a.ranked.some((c) => c.integrityProblems.length)) notes.push(['‡ The post-run data check found problems: see ', link('data integrity', `${reportLink}#data-integrity`), '.']);
   if (notes.length) blocks.push({ kind: 'list', items: notes });
   return blocks;
@@ -139,14 +181,15 @@ function colName(d: Dimension, v: string): string {
   return d === 'runtime' ? `Node ${v}` : v;
 }
 
-export function attributionTable(att: Attribution): Table {
+export function attributionTable(a: Analysis, att: Attribution): Table {
   const rows: Cell[][] = att.rows.map((r) => [
     r.group,
     ...att.columns.map((col) => {
       const cell = r.cells.get(col);
       if (!cell) return MISSING;
-      const users = cell.combo.breakpoint ? fmtCount(cell.users) : cell.combo.belowUsers !== null ? `< ${fmtCount(cell.combo.belowUsers)}` : MISSING;
-      return col === att.reference ? `${users} (${cell.ratio !== null ? fmtRatio(cell.ratio) : 'ref.'})` : `${users} (${fmtRatio(cell.ratio)})`;
+      const load = breakpointText(cell.combo);
+      if (col === att.reference) return `${load} (ref.)`;
+      return `${load} (${fmtRatio(cell.ratio)}${cell.withinNoise ? ', noise' : ''})`;
     }),
   ]);
   rows.push([
@@ -161,21 +204,28 @@ export function attributionTable(att: Attribution): Table {
   };
 }
 
-/** One sentence per compared value: "drizzle costs 17 % of breakpoint users vs pg (median of 1 comparison)". */
-export function attributionSentences(att: Attribution): Paragraph[] {
+/**
+ * One sentence per compared value: "drizzle costs 57 % of breakpoint users vs pg (0.43x, median of 2 comparisons)",
+ * or "within noise" when every comparison's repeat ranges overlap.
+ */
+export function attributionSentences(a: Analysis, att: Attribution): Paragraph[] {
   const out: Paragraph[] = [];
   for (const col of att.columns) {
     if (col === att.reference) continue;
     const s = att.summary.get(col);
+    const ref = colName(att.dimension, att.reference);
     if (!s || s.count === 0) {
-      out.push([strong(colName(att.dimension, col)), `: not comparable (no ${colName(att.dimension, att.reference)} counterpart with a breakpoint).`]);
+      out.push([strong(colName(att.dimension, col)), `: not comparable (no ${ref} counterpart with a breakpoint).`]);
       continue;
     }
     const range = s.count > 1 ? `, range ${fmtRatio(s.min)}..${fmtRatio(s.max)}` : '';
-    out.push([
-      strong(colName(att.dimension, col)),
-      ` ${costPhrase(s.median)} of breakpoint users vs ${colName(att.dimension, att.reference)} (${fmtRatio(s.median)}, median of ${s.count} comparison${s.count === 1 ? '' : 's'}${range}).`,
-    ]);
+    const of = `median of ${s.count} comparison${s.count === 1 ? '' : 's'}${range}`;
+    if (s.withinNoise === s.count) {
+      out.push([strong(colName(att.dimension, col)), ` vs ${ref}: within noise (${fmtRatio(s.median)}, ${of}; the repeat ranges overlap).`]);
+      continue;
+    }
+    const noise = s.withinNoise > 0 ? `; ${s.withinNoise} of ${s.count} within noise` : '';
+    out.push([strong(colName(att.dimension, col)), ` ${costPhrase(s.median)} of breakpoint ${a.unit.short} vs ${ref} (${fmtRatio(s.median)}, ${of}${noise}).`]);
   }
   return out;
 }
@@ -183,18 +233,18 @@ export function attributionSentences(att: Attribution): Paragraph[] {
 export function attributionBlocks(a: Analysis): Block[] {
   const blocks: Block[] = [
     p(
-      'Each table varies one thing and holds the rest: cells are breakpoint users and, in brackets, the ratio to the reference column in the same row. ',
-      'A cost of 20 % means the breakpoint is 20 % lower.',
+      `Each table varies one thing and holds the rest: cells are breakpoint ${a.unit.short} and, in brackets, the ratio to the reference column in the same row `,
+      '("noise" when the two repeat ranges overlap). A cost of 20 % means the breakpoint is 20 % lower.',
     ),
   ];
-  for (const d of ['store', 'app', 'conn', 'runtime'] as Dimension[]) {
+  for (const d of DIMENSIONS) {
     const att = attribution(a, d);
     blocks.push({ kind: 'h3', text: DIM_TEXT[d].title });
     if (att.rows.length === 0) {
       blocks.push(p(`Not in this run: no two measured combinations differ only by ${DIM_TEXT[d].what}.`));
       continue;
     }
-    blocks.push({ kind: 'table', table: attributionTable(att) }, { kind: 'list', items: attributionSentences(att) });
+    blocks.push({ kind: 'table', table: attributionTable(a, att) }, { kind: 'list', items: attributionSentences(a, att) });
   }
   return blocks;
 }
@@ -202,13 +252,53 @@ export function attributionBlocks(a: Analysis): Block[] {
 /** The attribution as sentences only (for summaries): one list per compared dimension. */
 export function attributionSummaryBlocks(a: Analysis): Block[] {
   const items: Paragraph[] = [];
-  for (const d of ['store', 'app', 'conn', 'runtime'] as Dimension[]) {
+  for (const d of DIMENSIONS) {
     const att = attribution(a, d);
     if (att.rows.length === 0) continue;
-    for (const s of attributionSentences(att)) items.push([`${DIM_TEXT[d].title.replace(/:.*$/, '')}: `, ...s]);
+    for (const s of attributionSentences(a, att)) items.push([`${DIM_TEXT[d].title.replace(/:.*$/, '')}: `, ...s]);
   }
   if (items.length === 0) return [p('No two measured combinations differ by only one thing in this run.')];
   return [{ kind: 'list', items }];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+export function costTable(a: Analysis): Table {
+  const rows: Cell[][] = a.ranked.map((c) => {
+    const cost = c.rep?.cost ?? null;
+    const app = cost?.appCpuUsPerRequest ?? null;
+    const db = cost?.dbCpuUsPerRequest ?? null;
+    const total = app !== null && db !== null ? app + db : null;
+    return [
+      c.label,
+      cost ? `${fmtCount(cost.load)}${cost.exact ? '' : ' *'}` : MISSING,
+      fmtRps(cost?.rps),
+      fmtUs(app),
+      fmtUs(db),
+      fmtUs(total),
+      total !== null && total > 0 && db !== null ? fmtPercent(db / total) : MISSING,
+    ];
+  });
+  return {
+    id: 'cost',
+    headers: ['app / store / conn / Node', a.unit.short, 'RPS', 'App CPU µs/req', 'PostgreSQL CPU µs/req', 'Total µs/req', 'In PostgreSQL'],
+    align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    rows,
+  };
+}
+
+export function costBlocks(a: Analysis): Block[] {
+  if (a.ranked.every((c) => !c.rep?.cost)) return [p('No cost figures in this run.')];
+  const blocks: Block[] = [
+    p(
+      `CPU time per completed request at ${fmtCount(a.results.method.costAt)} ${a.unit.short}, the same load for every combination and below their breakpoints: `,
+      'the app process (all its threads) and PostgreSQL (every backend, those of closed per-request connections included). ',
+      'It moves least with noise, and it shows where the work lands: authentication of a new connection is PostgreSQL CPU.',
+    ),
+    { kind: 'table', table: costTable(a) },
+  ];
+  if (a.ranked.some((c) => c.rep?.cost && !c.rep.cost.exact)) blocks.push(p('* that step failed the threshold: the figures are from the highest passing step below it.'));
+  return blocks;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -223,14 +313,14 @@ export function endpointTable(a: Analysis): Table {
     const first = firstEndpointOver(a, c);
     return [
       c.label,
-      breakpointUsersText(c),
+      breakpointText(c),
       ...values.map((v) => ({ text: fmtMs(v), strong: v !== null && v === worst && values.filter((x) => x !== null).length > 1 })),
-      first ? `${first.endpoint} at ${fmtCount(first.users)} users (${fmtMs(first.latencyMs)} ms)` : 'none in the steps run',
+      first ? `${first.endpoint} at ${fmtCount(first.load)} ${a.unit.short} (${fmtMs(first.latencyMs)} ms)` : 'none in the steps run',
     ];
   });
   return {
     id: 'endpoints',
-    headers: ['app / store / conn / Node', 'Users', ...eps.map((e) => `${e} ${metric} ms`), `First over ${a.threshold.label}`],
+    headers: ['app / store / conn / Node', a.unit.short, ...eps.map((e) => `${e} ${metric} ms`), `First over ${a.threshold.label}`],
     align: ['left', 'right', ...eps.map(() => 'right' as const), 'left'],
     rows,
   };
@@ -250,16 +340,16 @@ export function endpointBlocks(a: Analysis): Block[] {
 
 export function repeatsTable(a: Analysis): Table {
   const rows: Cell[][] = a.ranked.map((c) => {
-    const usersText = (u: number) => (u === 0 && c.belowUsers !== null ? `< ${fmtCount(c.belowUsers)}` : fmtCount(u));
-    const lo = Math.min(...c.repeatUsers);
-    const hi = Math.max(...c.repeatUsers);
+    const loadText = (u: number) => (u === 0 && c.belowLoad !== null ? `< ${fmtCount(c.belowLoad)}` : fmtCount(u));
+    const lo = c.range?.lo ?? 0;
+    const hi = c.range?.hi ?? 0;
     const rps = c.measured.map((m) => m.breakpoint?.rps).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-    const med = c.breakpoint?.users ?? 0;
+    const med = c.breakpoint?.load ?? 0;
     return [
       c.label,
       `${c.measured.length} of ${c.entries.length}`,
-      `${breakpointUsersText(c)} (#${c.rep?.repeat ?? MISSING})`,
-      lo === hi ? usersText(lo) : `${usersText(lo)}..${usersText(hi)}`,
+      `${breakpointText(c)} (#${c.rep?.repeat ?? MISSING})`,
+      lo === hi ? loadText(lo) : `${loadText(lo)}..${loadText(hi)}`,
       med > 0 ? fmtPercent((hi - lo) / med) : MISSING,
       fmtRps(c.breakpoint?.rps),
       rps.length ? `${fmtRps(Math.min(...rps))}..${fmtRps(Math.max(...rps))}` : MISSING,
@@ -267,7 +357,7 @@ export function repeatsTable(a: Analysis): Table {
   });
   return {
     id: 'repeats',
-    headers: ['app / store / conn / Node', 'Measured', 'Median users (repeat)', 'Users min..max', 'Spread', 'Median RPS', 'RPS min..max'],
+    headers: ['app / store / conn / Node', 'Measured', `Median ${a.unit.short} (repeat)`, `${a.unit.short} min..max`, 'Spread', 'Median RPS', 'RPS min..max'],
     align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
     rows,
   };
@@ -276,8 +366,8 @@ export function repeatsTable(a: Analysis): Table {
 export function repeatsBlocks(a: Analysis): Block[] {
   return [
     p(
-      'Each combination ran several times; the tables use the median repeat (by breakpoint users, the lower middle for an even count). ',
-      'Spread = (max − min) ÷ median: differences smaller than the spread are noise.',
+      'Each combination ran several times, interleaved; the tables use the median repeat (by breakpoint, the lower middle for an even count). ',
+      'Spread = (max − min) ÷ median: differences smaller than the spread are noise, and the ranks treat overlapping ranges as ties.',
     ),
     { kind: 'table', table: repeatsTable(a) },
   ];
@@ -297,13 +387,13 @@ export function notMeasuredTable(a: Analysis): Table {
       g.repeats.push(e.repeat);
     }
     for (const g of groups.values()) rows.push([c.label, g.repeats.join(', '), g.status, g.reason]);
-    if (c.belowUsers !== null && c.rep) {
+    if (c.belowLoad !== null && c.rep) {
       const first = c.rep.steps[0];
       rows.push([
         c.label,
         c.measured.map((m) => m.repeat).join(', '),
         'measured, no breakpoint',
-        `already over ${a.threshold.label} at the first step (${fmtCount(first?.users)} users: ${a.threshold.metric} ${fmtMs(first?.latencyMs?.[a.threshold.metric])} ms, errors ${fmtPercent(first?.errorRate, 1)})`,
+        `already over ${a.threshold.label} at the first step (${fmtCount(first?.load)} ${a.unit.short}: ${a.threshold.metric} ${fmtMs(first?.latencyMs?.[a.threshold.metric])} ms, errors ${fmtPercent(first?.errorRate, 1)})`,
       ]);
     }
   }
@@ -313,10 +403,7 @@ export function notMeasuredTable(a: Analysis): Table {
 export function notMeasuredBlocks(a: Analysis): Block[] {
   const t = notMeasuredTable(a);
   if (t.rows.length === 0) return [p('Every combination was verified and measured in every repeat.')];
-  return [
-    p('Unverified combinations failed ', code('stackbench verify'), ' and were not loaded; failed ones broke during the run.'),
-    { kind: 'table', table: t },
-  ];
+  return [p('Unverified combinations failed ', code('stackbench verify'), ' and were not loaded; failed ones broke during the run.'), { kind: 'table', table: t }];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -330,19 +417,20 @@ export function driverBoundTable(a: Analysis): Table {
         rows.push([
           c.label,
           String(e.repeat),
-          fmtCount(s.users),
+          fmtCount(s.load),
           s.passed ? 'passed' : 'failed',
-          fmtMs(s.driver?.eventLoopDelayP99Ms),
-          fmtCpu(s.driver?.cpuPct),
-          c.breakpoint && e === c.rep && (s.users === c.breakpoint.users || s === c.failStep) ? 'yes' : '',
+          fmtCpu(s.driver.cpuPct),
+          s.driverBoundReasons.join('; ') || MISSING,
+          c.breakpoint && e === c.rep && (s.load === c.breakpoint.load || s === c.failStep) ? 'yes' : '',
         ]);
       }
     }
   }
   return {
     id: 'driver-bound',
-    headers: ['app / store / conn / Node', 'Repeat', 'Users', 'Step', 'Driver event-loop p99 ms', 'Driver CPU %', 'At the breakpoint'],
-    align: ['left', 'right', 'right', 'left', 'right', 'right', 'left'],
+    headers: ['app / store / conn / Node', 'Repeat', a.unit.short, 'Step', 'Generator CPU %', 'Why', 'At the breakpoint'],
+    align: ['left', 'right', 'right', 'left', 'right', 'left', 'left'],
+    wrap: [false, false, false, false, false, true, false],
     rows,
   };
 }
@@ -351,7 +439,10 @@ export function driverBoundBlocks(a: Analysis): Block[] {
   const t = driverBoundTable(a);
   if (t.rows.length === 0) return [p('No step was driver-bound: the load generator kept up in every step.')];
   return [
-    p('In these steps the load driver itself was saturated (event-loop lag or a full core), so latencies include the driver: treat them as a lower bound of what the app can do.'),
+    p(
+      `In these steps the load generator itself was the limit (its CPU at ≥ ${DRIVER_BOUND_LIMITS.cpuShareOfCapacity * 100} % of what it could use, or its event loop ≥ ${DRIVER_BOUND_LIMITS.eventLoopDelayP99Ms} ms late), `,
+      'so the latencies include the generator: treat them as a lower bound of what the app can do.',
+    ),
     { kind: 'table', table: t },
   ];
 }
@@ -359,28 +450,38 @@ export function driverBoundBlocks(a: Analysis): Block[] {
 // ---------------------------------------------------------------------------------------------------------------
 
 export function integrityBlocks(a: Analysis): Block[] {
-  const checked = a.combos.flatMap((c) => c.entries.filter((e) => e.integrity));
+  const entries = a.combos.flatMap((c) => c.entries.filter((e) => e.status === 'measured'));
+  const checked = entries.filter((e) => e.integrity);
   if (checked.length === 0) return [p('No data check in this run.')];
+  const unchecked = entries.length - checked.length;
   const bad = a.combos.flatMap((c) => c.integrityProblems.map((ip) => ({ c, ...ip })));
-  if (bad.length === 0) return [p(`All ${checked.length} checked runs passed the data check (stock, sold and orders consistent).`)];
-  return [
-    p(`${bad.length} of ${checked.length} checked runs failed the data check: their figures may come from a broken implementation.`),
-    { kind: 'list', items: bad.map((b) => [strong(b.c.label), `, repeat ${b.repeat}: ${b.problems.join('; ')}`]) },
-  ];
+  const blocks: Block[] = [];
+  if (bad.length === 0) blocks.push(p(`All ${checked.length} checked runs passed the data check (stock, sold and orders consistent).`));
+  else {
+    blocks.push(
+      p(`${bad.length} of ${checked.length} checked runs failed the data check: their figures may come from a broken implementation.`),
+      { kind: 'list', items: bad.map((b) => [strong(b.c.label), `, repeat ${b.repeat}: ${b.problems.join('; ')}`]) },
+    );
+  }
+  if (unchecked > 0) blocks.push(p(`${unchecked} measured run${unchecked === 1 ? '' : 's'} could not be audited (see their notes).`));
+  return blocks;
 }
 
 export function methodBlocks(a: Analysis): Block[] {
   const m = a.results.method;
+  const load = a.unit.model === 'open' ? 'The offered arrival rate of journeys (list → product → order → view order) is stepped up' : 'Virtual users (each waits for its response before the next request) are stepped up';
   return [
     {
       kind: 'list',
       items: [
         [
-          `Virtual users are stepped up; each step runs ${fmtCount(m?.stepSeconds)} s. A step passes when ${a.threshold.label} and the error rate stays ≤ ${fmtPercent(m?.maxErrorRate, 1)}. `,
-          'The breakpoint is the last passing step.',
+          `${load}; each step has ${fixed(m.warmupSeconds, 1)} s of unrecorded warm-up, then a measured window of ${fmtCount(m.stepSeconds)} s. `,
+          `A request counts when its response completes inside the window; RPS = those ÷ the window. A step passes when ${a.threshold.label} and errors stay ${m.threshold.errorRate.op} ${fmtPercent(m.threshold.errorRate.limit, 1)}. `,
+          'The breakpoint is the highest passing load below the first failing one.',
         ],
-        ['Ratios divide a figure by the same figure of ', strong(BASELINE_LABEL), ' on the same Node version; attribution tables divide by the reference column of the same row.'],
-        ['App CPU % is of one core (200 = two full cores), during the breakpoint step; peak RSS is over the whole run of that combination.'],
+        ['Latency runs from handing the request to the connection until its last byte was read, connection set-up included when it happens; both load engines use this definition.'],
+        ['Ratios divide a figure by the same figure of ', strong(baselineLabel(a)), ' on the same Node version; attribution tables divide by the reference column of the same row.'],
+        ['App CPU % is of one core (200 = two full cores) during the breakpoint step, and of its envelope quota in brackets; peak RSS is over the whole run of that combination.'],
         ['Missing figures print as ', code(MISSING), '. Generated from results.json by ', code('stackbench report'), ': do not edit by hand.'],
       ],
     },
@@ -396,6 +497,7 @@ export function reportSections(a: Analysis, charts: ChartSpec[]): Section[] {
   const sections: Section[] = [
     { id: 'leaderboard', title: 'Leaderboard', blocks: [...leaderboardBlocks(a), ...chartBlocks(charts, 'bar')] },
     { id: 'charts', title: 'Latency and throughput vs load', blocks: chartBlocks(charts, 'line') },
+    { id: 'cost', title: 'Cost per request', blocks: costBlocks(a) },
     { id: 'attribution', title: 'Where the cost comes from', blocks: attributionBlocks(a) },
     { id: 'endpoints', title: 'Per endpoint at the breakpoint', blocks: endpointBlocks(a) },
   ];

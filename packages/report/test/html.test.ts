@@ -1,21 +1,24 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 /**
- * Opens report.html in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core) and checks the
- * charts rendered, the tooltips and legend work, and the page logs no errors and makes no network requests.
+ * Opens report.html in headless Chromium (the system's, else the npm build from @sparticuz/chromium, driven by
+ * playwright-core) and checks the charts rendered, the tooltips and legend work, and the page logs no errors and
+ * makes no network requests. Without any Chromium the tests are skipped and say why (or fail when
+ * STACKBENCH_REQUIRE names chromium).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { writeReport } from '../src/index.js';
+import { chromiumLaunch, HEADLESS_ARGS } from '@stackbench/test-support/chromium';
+import { describeWithPart } from '@stackbench/test-support/optional';
+import { writeReport, writeSummaryInto } from '../src/index.js';
 import { loadFixture } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = join(tmpdir(), 'stackbench-report.png');
-const CHART_SCREENSHOT = join(tmpdir(), 'stackbench-report-chart.png');
+/** A PNG's first bytes: the screenshot really is an image. */
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 declare global {
   interface Window {
@@ -24,7 +27,7 @@ declare global {
   }
 }
 
-describe('report.html in headless Chromium', () => {
+describeWithPart('chromium', 'report.html in headless Chromium', (browser) => {
   let ctx: BrowserContext;
   let page: Page;
   let runDir: string;
@@ -35,18 +38,17 @@ describe('report.html in headless Chromium', () => {
   const failed: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's Chromium (apt-get update && apt-get install -y chromium) to run the report.html tests`);
-    }
+    const launch = await chromiumLaunch(browser);
     runDir = mkdtempSync(join(tmpdir(), 'stackbench-report-html-'));
     profileDir = mkdtempSync(join(tmpdir(), 'stackbench-chromium-profile-'));
     writeFileSync(join(runDir, 'results.json'), JSON.stringify(loadFixture()));
     const out = await writeReport(runDir);
     htmlUrl = pathToFileURL(out.html).href;
     ctx = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
+      executablePath: launch.executablePath,
+      ...(launch.env ? { env: { ...process.env, ...launch.env } as Record<string, string> } : {}),
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: HEADLESS_ARGS,
       viewport: { width: 1360, height: 900 },
     });
     ctx.on('request', (r) => requests.push(r.url()));
@@ -142,7 +144,7 @@ describe('report.html in headless Chromium', () => {
     });
     expect(tip.title).toEqual(['60 virtual users']);
     expect(tip.body[0]).toMatch(/^express \/ pg \/ pool: \d+\.\d ms$/);
-    await page.screenshot({ path: CHART_SCREENSHOT, clip: box });
+    expect((await page.screenshot({ clip: box })).subarray(0, 8)).toEqual(PNG_SIGNATURE);
 
     const hit = await page.evaluate(() => {
       const chart = window.stackbenchCharts['latency-node-24.11.0'];
@@ -158,9 +160,38 @@ describe('report.html in headless Chromium', () => {
   });
 
   it('logs no errors and makes no network requests', async () => {
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect((await page.screenshot({ fullPage: true })).subarray(0, 8)).toEqual(PNG_SIGNATURE);
     expect(consoleMessages).toEqual([]);
     expect(failed).toEqual([]);
     expect(requests.filter((u) => u !== htmlUrl)).toEqual([]);
+  });
+});
+
+describe('report files', () => {
+  let runDir: string;
+  let outside: string;
+  beforeAll(() => {
+    runDir = mkdtempSync(join(tmpdir(), 'stackbench-report-links-'));
+    outside = mkdtempSync(join(tmpdir(), 'stackbench-report-outside-'));
+    writeFileSync(join(runDir, 'results.json'), JSON.stringify(loadFixture()));
+  });
+  afterAll(() => {
+    rmSync(runDir, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  it('are never written through a symbolic link planted in the run directory', async () => {
+    symlinkSync(join(outside, 'elsewhere.html'), join(runDir, 'report.html'));
+    await expect(writeReport(runDir)).rejects.toThrow(/^stackbench report: refusing to write \S+\/report\.html: it is a symbolic link$/);
+    expect(existsSync(join(outside, 'elsewhere.html'))).toBe(false);
+  });
+
+  it('never update a Markdown file through a symbolic link', async () => {
+    const real = join(outside, 'README.md');
+    const text = '# elsewhere\n<!-- stackbench:results:start -->\nold\n<!-- stackbench:results:end -->\n';
+    writeFileSync(real, text);
+    symlinkSync(real, join(runDir, 'README.link.md'));
+    await expect(writeSummaryInto(join(runDir, 'README.link.md'), runDir)).rejects.toThrow(/refusing to write \S+README\.link\.md: it is a symbolic link$/);
+    expect(readFileSync(real, 'utf8')).toBe(text);
   });
 });

@@ -1,2 +1,5 @@
 export * from './stores.js';
 export * from './main.js';
+export * from './server-timing.js';
+export * from './timeouts.js';
+export * from './registry.js';

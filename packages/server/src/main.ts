@@ -1,11 +1,16 @@
-import type { AppConfig, AppDeps, ConnectionStrategy, RunningServer } from '@stackbench/contract';
+import type { AppConfig, AppDeps, ConnectionStrategy, DatabaseTimeouts, HttpTimeouts, RunningServer } from '@stackbench/contract';
 import type { Server } from 'node:http';
-import { createStore, isConnectionStrategy, isStoreName, STORE_NAMES, type StoreName } from './stores.js';
+import { addServerTiming } from './server-timing.js';
+import { createStore, isConnectionStrategy, isStoreName, storeNames, type StoreName } from './stores.js';
+import { applyHttpTimeouts, readDatabaseTimeouts, readHttpTimeouts } from './timeouts.js';
 
-/** What an app package exports for each app it provides: a factory that does not listen, and a way to listen. */
+/**
+ * What an app package exports for each app it provides: a factory that does not listen, and a way to listen. Both
+ * get the HTTP timeouts: Fastify takes them as construction options, node:http servers get them before listening.
+ */
 export interface AppModule<TApp = unknown> {
   buildApp(deps: AppDeps, config: AppConfig): TApp | Promise<TApp>;
-  listen(app: TApp, port: number, host: string): Promise<RunningServer>;
+  listen(app: TApp, port: number, host: string, timeouts: HttpTimeouts): Promise<RunningServer>;
 }
 
 export interface ServerConfig {
@@ -16,29 +21,54 @@ export interface ServerConfig {
   port: number;
   host: string;
   logger: boolean;
+  database: DatabaseTimeouts;
+  http: HttpTimeouts;
 }
 
-/** Reads the server's configuration from the environment; throws a one-line error on bad values. */
+/** The loopback address apps listen on unless the CLI says otherwise (`stackbench serve --host`). */
+export const DEFAULT_HOST = '127.0.0.1';
+
+/**
+ * Reads the server's configuration from the environment; throws a one-line error on bad values. The listen address
+ * is STACKBENCH_HOST, which only the stackbench CLI sets: a HOST inherited from a shell or a platform (often
+ * 0.0.0.0) must not expose an app.
+ */
 export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) throw new Error('DATABASE_URL is required');
   const store = env.STACKBENCH_STORE ?? 'pg';
-  if (!isStoreName(store)) throw new Error(`unknown store "${store}" (known: ${STORE_NAMES.join(', ')})`);
+  if (!isStoreName(store)) throw new Error(`unknown store "${store}" (known: ${storeNames().join(', ')})`);
   const conn = env.STACKBENCH_CONN ?? 'pool';
   if (!isConnectionStrategy(conn)) throw new Error(`unknown connection strategy "${conn}" (known: pool, per-request)`);
   const poolSize = Number(env.STACKBENCH_POOL_SIZE ?? 10);
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) throw new Error(`pool size must be 1..1000, got ${env.STACKBENCH_POOL_SIZE}`);
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be 0..65535, got ${env.PORT}`);
-  return { databaseUrl, store, conn, poolSize, port, host: env.HOST ?? '127.0.0.1', logger: env.STACKBENCH_LOG === '1' };
+  const host = env.STACKBENCH_HOST || DEFAULT_HOST;
+  return {
+    databaseUrl,
+    store,
+    conn,
+    poolSize,
+    port,
+    host,
+    logger: env.STACKBENCH_LOG === '1',
+    database: readDatabaseTimeouts(env),
+    http: readHttpTimeouts(env),
+  };
 }
 
 /** Builds the store and the app, listens, and closes both on SIGINT/SIGTERM. */
 export async function startServer(app: AppModule, config: ServerConfig): Promise<RunningServer> {
-  const store = await createStore(config.store, { databaseUrl: config.databaseUrl, conn: config.conn, poolSize: config.poolSize });
+  const store = await createStore(config.store, {
+    databaseUrl: config.databaseUrl,
+    conn: config.conn,
+    poolSize: config.poolSize,
+    timeouts: config.database,
+  });
   try {
-    const built = await app.buildApp({ store }, { logger: config.logger });
-    const server = await app.listen(built, config.port, config.host);
+    const built = await app.buildApp({ store }, { logger: config.logger, http: config.http });
+    const server = await app.listen(built, config.port, config.host, config.http);
     let closed: Promise<void> | undefined;
     return {
       url: server.url,
@@ -81,9 +111,15 @@ export async function runMain(app: AppModule): Promise<void> {
   }
 }
 
+/** What every app does to its node:http server before listening: explicit timeouts and Server-Timing. */
+export function prepareHttpServer(server: Server, timeouts: HttpTimeouts): void {
+  applyHttpTimeouts(server, timeouts);
+  addServerTiming(server);
+}
+
 /**
- * Listens with a plain node:http server (node-http, Express) and returns the uniform handle. close() stops
- * accepting, lets in-flight requests finish and drops idle keep-alive connections.
+ * Listens with a node:http server that is ready (see prepareHttpServer) and returns the uniform handle. close()
+ * stops accepting, lets in-flight requests finish and drops idle keep-alive connections.
  */
 export async function listenHttpServer(server: Server, port: number, host: string): Promise<RunningServer> {
   await new Promise<void>((resolve, reject) => {
@@ -93,14 +129,19 @@ export async function listenHttpServer(server: Server, port: number, host: strin
       resolve();
     });
   });
-  const address = server.address();
-  const bound = typeof address === 'object' && address ? address.port : port;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    url: listeningUrl(server, host, port),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeIdleConnections();
       }),
   };
+}
+
+/** `http://host:port` of a listening server (the bound port when `port` was 0; IPv6 hosts bracketed). */
+export function listeningUrl(server: Server, host: string, port: number): string {
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
 }

@@ -1,27 +1,27 @@
 import { CONNECTION_STRATEGIES, type ConnectionStrategy, type Store, type StoreConfig } from '@stackbench/contract';
+import { registry } from './registry.js';
 
-/** Data layers, loaded on demand so an app measured on `pg` never pays for loading an ORM. */
-export const STORES = {
-  pg: { package: '@stackbench/store-pg', factory: 'createPgStore', library: 'pg', description: 'raw SQL, named prepared statements' },
-  drizzle: { package: '@stackbench/store-drizzle', factory: 'createDrizzleStore', library: 'drizzle-orm', description: 'drizzle query builder over node-postgres' },
-  typeorm: { package: '@stackbench/store-typeorm', factory: 'createTypeormStore', library: 'typeorm', description: 'TypeORM entities and repositories' },
-} as const;
+/** A store's name, as declared by its package (see registry.ts). */
+export type StoreName = string;
 
-export type StoreName = keyof typeof STORES;
-export const STORE_NAMES = Object.keys(STORES) as StoreName[];
+export function storeNames(): string[] {
+  return registry().stores.map((s) => s.name);
+}
 
-export function isStoreName(name: string): name is StoreName {
-  return Object.hasOwn(STORES, name);
+export function isStoreName(name: string): boolean {
+  return registry().stores.some((s) => s.name === name);
 }
 
 export function isConnectionStrategy(name: string): name is ConnectionStrategy {
   return (CONNECTION_STRATEGIES as readonly string[]).includes(name);
 }
 
+/** Builds a store, loading its package on demand: an app measured on `pg` never pays for loading an ORM. */
 export async function createStore(name: StoreName, config: StoreConfig): Promise<Store> {
-  const entry = STORES[name];
-  const mod = (await import(entry.package)) as Record<string, (c: StoreConfig) => Store | Promise<Store>>;
+  const entry = registry().stores.find((s) => s.name === name);
+  if (!entry) throw new Error(`unknown store "${name}" (known: ${storeNames().join(', ')})`);
+  const mod = (await import(entry.package)) as Record<string, (c: StoreConfig & Record<string, unknown>) => Store | Promise<Store>>;
   const factory = mod[entry.factory];
   if (typeof factory !== 'function') throw new Error(`${entry.package} does not export ${entry.factory}`);
-  return factory(config);
+  return factory({ ...entry.options, ...config });
 }

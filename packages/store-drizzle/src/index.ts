@@ -1,4 +1,14 @@
-import type { ListProductsQuery, Order, PlaceOrderInput, PlaceOrderResult, Product, ProductPage, Store, StoreConfig } from '@stackbench/contract';
+import {
+  pgTimeoutOptions,
+  type ListProductsQuery,
+  type Order,
+  type PlaceOrderInput,
+  type PlaceOrderResult,
+  type Product,
+  type ProductPage,
+  type Store,
+  type StoreConfig,
+} from '@stackbench/contract';
 import { asc, eq, gt, sql } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
@@ -23,7 +33,8 @@ const toOrder = (r: OrderRow): Order => ({
  * on a drizzle instance over that client and closes it — Django's CONN_MAX_AGE=0.
  */
 export function createDrizzleStore(config: StoreConfig): Store {
-  const connection = { connectionString: config.databaseUrl, application_name: 'stackbench', connectionTimeoutMillis: 10_000 };
+  // Timeouts on every connection, pooled or not: a stuck lock or a dead server fails one call instead of hanging it.
+  const connection = { connectionString: config.databaseUrl, application_name: 'stackbench', ...pgTimeoutOptions(config.timeouts) };
   let withDb: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
   let close: () => Promise<void>;
 

@@ -1,4 +1,14 @@
-import type { ListProductsQuery, Order, PlaceOrderInput, PlaceOrderResult, Product, ProductPage, Store, StoreConfig } from '@stackbench/contract';
+import {
+  pgTimeoutOptions,
+  type ListProductsQuery,
+  type Order,
+  type PlaceOrderInput,
+  type PlaceOrderResult,
+  type Product,
+  type ProductPage,
+  type Store,
+  type StoreConfig,
+} from '@stackbench/contract';
 import pg from 'pg';
 
 interface ProductRow {
@@ -58,7 +68,8 @@ type Query = <R extends pg.QueryResultRow>(q: { name: string; text: string }, va
  * HTTP request) opens its own connection, runs its statements on it and closes it — Django's CONN_MAX_AGE=0.
  */
 export function createPgStore(config: StoreConfig): Store {
-  const connection = { connectionString: config.databaseUrl, application_name: 'stackbench', connectionTimeoutMillis: 10_000 };
+  // Timeouts on every connection, pooled or not: a stuck lock or a dead server fails one call instead of hanging it.
+  const connection = { connectionString: config.databaseUrl, application_name: 'stackbench', ...pgTimeoutOptions(config.timeouts) };
   let withConnection: <T>(fn: (query: Query) => Promise<T>) => Promise<T>;
   let close: () => Promise<void>;
 

@@ -1,12 +1,13 @@
-import type {
-  ListProductsQuery,
-  Order as OrderDto,
-  PlaceOrderInput,
-  PlaceOrderResult,
-  Product as ProductDto,
-  ProductPage,
-  Store,
-  StoreConfig,
+import {
+  pgTimeoutOptions,
+  type ListProductsQuery,
+  type Order as OrderDto,
+  type PlaceOrderInput,
+  type PlaceOrderResult,
+  type Product as ProductDto,
+  type ProductPage,
+  type Store,
+  type StoreConfig,
 } from '@stackbench/contract';
 import { DataSource, MoreThan, type EntityManager } from 'typeorm';
 import { entities, Order, Product } from './entities.js';
@@ -30,18 +31,20 @@ const toOrder = (o: Order): OrderDto => ({
  * closes its connection: every Store call gets a fresh server connection, like a pg.Client per request.
  */
 export function createDataSource(config: StoreConfig): DataSource {
+  // TypeORM hands `extra` to pg.Pool: the same timeouts as the other stores, on every connection.
+  const timeouts = pgTimeoutOptions(config.timeouts);
   return new DataSource({
     type: 'postgres',
     url: config.databaseUrl,
     applicationName: 'stackbench',
-    connectTimeoutMS: 10_000,
+    connectTimeoutMS: config.timeouts.connectMs,
     entities,
     synchronize: false,
     migrationsRun: false,
     logging: false,
     // An idle client's error (server restart) must not crash the app; the next query reports it.
     poolErrorHandler: () => undefined,
-    ...(config.conn === 'pool' ? { poolSize: config.poolSize } : { extra: { max: Infinity, maxUses: 1 } }),
+    ...(config.conn === 'pool' ? { poolSize: config.poolSize, extra: timeouts } : { extra: { ...timeouts, max: Infinity, maxUses: 1 } }),
   });
 }
 

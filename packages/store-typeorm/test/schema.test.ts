@@ -5,7 +5,7 @@
  */
 import type { DataSource, EntityMetadata } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
+import { createTestDatabase, DEFAULT_DATABASE_TIMEOUTS, type TestDatabase } from '@stackbench/test-support/db';
 import { DRIFTS, normalizeTable, readCatalog, type Catalog, type CatalogColumn, type CatalogTable } from '@stackbench/test-support/catalog';
 import { createDataSource, entities } from '../src/index.js';
 
@@ -57,7 +57,7 @@ describe('TypeORM entities vs schema.sql', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('typeorm_schema', { products: 105 });
-    dataSource = createDataSource({ databaseUrl: db.url, conn: 'pool', poolSize: 1 });
+    dataSource = createDataSource({ databaseUrl: db.url, conn: 'pool', poolSize: 1, timeouts: DEFAULT_DATABASE_TIMEOUTS });
     await dataSource.initialize();
   });
   afterAll(async () => {

@@ -3,6 +3,9 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 
+/** The timeouts every store runs with unless a test says otherwise (the servers' defaults). */
+export { DEFAULT_DATABASE_TIMEOUTS } from '@stackbench/server';
+
 export interface TestDatabase {
   url: string;
   name: string;

@@ -1,6 +1,6 @@
 import { contractChecks, createCheckContext } from '@stackbench/contract/suite';
 import { CONNECTION_STRATEGIES, type RunningServer } from '@stackbench/contract';
-import { STORE_NAMES } from '@stackbench/server';
+import { storeNames } from '@stackbench/server';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { startTestServer } from './servers.js';
@@ -10,7 +10,7 @@ import { startTestServer } from './servers.js';
  * a freshly seeded database of its own. One file per app lets vitest run apps in parallel.
  */
 export function describeContractMatrix(app: string): void {
-  for (const store of STORE_NAMES) {
+  for (const store of storeNames()) {
     for (const conn of CONNECTION_STRATEGIES) {
       describe(`${app} + ${store} (${conn})`, () => {
         let db: TestDatabase;

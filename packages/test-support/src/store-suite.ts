@@ -13,6 +13,7 @@ import {
   type Store,
   type StoreConfig,
 } from '@stackbench/contract';
+import { DEFAULT_DATABASE_TIMEOUTS } from '@stackbench/server';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, withHeavyConnectionsLock, type TestDatabase } from './db.js';
@@ -79,7 +80,7 @@ export function describeStore(label: string, factory: StoreFactory, strategies: 
     beforeAll(async () => {
       db = await createTestDatabase(`${label}_${conn}`, { products: PRODUCTS });
       watch = await observer();
-      store = await factory({ databaseUrl: db.url, conn, poolSize: POOL_SIZE });
+      store = await factory({ databaseUrl: db.url, conn, poolSize: POOL_SIZE, timeouts: DEFAULT_DATABASE_TIMEOUTS });
     });
 
     afterAll(async () => {
@@ -282,7 +283,7 @@ export function describeStore(label: string, factory: StoreFactory, strategies: 
     }
 
     it('closes idempotently', async () => {
-      const extra = await factory({ databaseUrl: db.url, conn, poolSize: POOL_SIZE });
+      const extra = await factory({ databaseUrl: db.url, conn, poolSize: POOL_SIZE, timeouts: DEFAULT_DATABASE_TIMEOUTS });
       await extra.ping();
       await Promise.all([extra.close(), extra.close()]);
       await expect(extra.close()).resolves.toBeUndefined();
@@ -292,7 +293,7 @@ export function describeStore(label: string, factory: StoreFactory, strategies: 
   describe(`${label} store against an unreachable database`, () => {
     it.each(strategies)('rejects (%s)', async (conn) => {
       const attempt = async () => {
-        const store = await factory({ databaseUrl: 'postgres://stackbench:stackbench@127.0.0.1:1/nothing', conn, poolSize: 2 });
+        const store = await factory({ databaseUrl: 'postgres://stackbench:stackbench@127.0.0.1:1/nothing', conn, poolSize: 2, timeouts: DEFAULT_DATABASE_TIMEOUTS });
         try {
           await store.ping();
         } finally {

@@ -1,53 +1,122 @@
 import { describeUrl, onShutdown, resolveDatabase, type DatabaseHandle } from '@stackbench/db';
+import { k6Engine, nodeEngine, processReader, processTreeReader, UsageSampler, type LoadEngine, type UsageReader } from '@stackbench/loadtests';
+import type { Combo, Envelope } from '@stackbench/report';
+import { execFile } from 'node:child_process';
 import { CliError } from '../cli-support.js';
-import { BENCH_USAGE, parseBenchArgs } from '../orchestrator/config.js';
-import { pinProcess, planCpuLayout } from '../orchestrator/cpu-layout.js';
+import { CgroupEnvelope, EnvelopeUnavailableError, type EnvelopeRequest } from '../envelope.js';
+import { benchUsage, parseBenchArgs, type BenchConfig } from '../orchestrator/config.js';
+import { pinProcess, planCpuLayout, type CpuLayout } from '../orchestrator/cpu-layout.js';
 import { collectEnvironment } from '../orchestrator/environment.js';
-import { k6StepRunner } from '../orchestrator/k6.js';
 import { Progress } from '../orchestrator/progress.js';
-import { runBench, type BenchOutcome } from '../orchestrator/run.js';
-import { nodeStepRunner, type StepRunner } from '../orchestrator/step-runner.js';
+import { runBench, type BenchOutcome, type Resources } from '../orchestrator/run.js';
 import { writeRunReport } from './report.js';
 
-/** Exit codes: 0 every combination measured with clean data; 2 some failed/unverified/data problems; 130 Ctrl-C. */
+/**
+ * Exit codes: 0 every combination measured with audited, clean data; 2 some failed or unverified, found data
+ * problems, or could not be audited; 130 Ctrl-C.
+ */
 export const EXIT = { ok: 0, userError: 1, someFailed: 2, interrupted: 130 } as const;
+
+/** A combination counts as clean only when it was measured AND its data audit ran and passed. */
+export function comboIsClean(c: Combo): boolean {
+  return c.status === 'measured' && c.integrity !== null && c.integrity.ok;
+}
+
+export function exitCode(outcome: Pick<BenchOutcome, 'interrupted'> & { results: { combos: Combo[] } }): number {
+  if (outcome.interrupted) return EXIT.interrupted;
+  return outcome.results.combos.every(comboIsClean) ? EXIT.ok : EXIT.someFailed;
+}
+
+/** Applies the envelope, or says in one line why it cannot (never runs unconfined silently). */
+export function createEnvelope(request: EnvelopeRequest | null): CgroupEnvelope | null {
+  if (request === null) return null;
+  try {
+    return CgroupEnvelope.create(request);
+  } catch (err) {
+    if (err instanceof EnvelopeUnavailableError) {
+      throw new CliError(`cannot apply the resource envelope: ${err.message}; run with --envelope none to measure unconfined (results will say so)`);
+    }
+    throw err;
+  }
+}
+
+/** Puts PostgreSQL in its cgroup when it is ours to confine: the embedded server. Returns what results.json records. */
+export function confineDatabase(envelope: CgroupEnvelope, db: DatabaseHandle): { applied: boolean; note?: string } {
+  if (db.postmasterPid === null) return { applied: false, note: 'the database given by DATABASE_URL is not started by stackbench' };
+  envelope.db.addProcessTree(db.postmasterPid);
+  return { applied: true };
+}
+
+/** How the app and PostgreSQL are confined and read during the run. */
+export function resourcesFor(envelope: CgroupEnvelope | null, db: DatabaseHandle, layout: CpuLayout): Resources {
+  let dbReader = null;
+  if (envelope && db.postmasterPid !== null) dbReader = envelope.db.reader(false);
+  else if (db.postmasterPid !== null) dbReader = processTreeReader(db.postmasterPid);
+  const dbSampler = dbReader ? new UsageSampler(dbReader) : null;
+  return {
+    confineApp: (pid) => envelope?.app.addPid(pid),
+    // CPU: under the envelope the app's cgroup (exactly the app and its workers, exited ones included), otherwise its
+    // process tree. Memory: the processes' resident set from /proc either way (a cgroup counts only the pages charged
+    // to it, not the shared ones a process maps, so its figure would not compare with an unconfined run).
+    appReader: (pid) => withRss(envelope ? envelope.app.reader(false) : processTreeReader(pid), processReader(pid)),
+    db: dbSampler?.available ? dbSampler.start() : null,
+    machineCores: layout.allowed.length,
+  };
+}
+
+/** CPU (and throttling) of one reader with the RSS of the app's main process. */
+function withRss(cpu: UsageReader, root: UsageReader): UsageReader {
+  return () => {
+    const c = cpu();
+    const r = root();
+    return c && r ? { ...c, rssMiB: r.rssMiB } : null;
+  };
+}
+
+function engineFor(config: BenchConfig, layout: CpuLayout): LoadEngine {
+  if (config.engine.name === 'node') return nodeEngine;
+  return k6Engine({
+    binary: config.engine.k6!.binary,
+    script: config.engine.k6!.script,
+    profile: config.profile.name,
+    threshold: config.threshold,
+    cpus: layout.mode === 'pinned' ? 1 : layout.allowed.length,
+  });
+}
+
+async function k6Version(binary: string): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(binary, ['version'], { timeout: 10_000 }, (err, stdout) => {
+      const m = /v?(\d+\.\d+\.\d+\S*)/.exec(String(stdout));
+      resolve(err || !m ? 'unknown' : m[1]!);
+    });
+  });
+}
 
 /**
  * `stackbench bench`: every flag is checked first (one line and exit 1 on a bad one, nothing started); then the
- * database (DATABASE_URL or the embedded one), then each combination in order (see orchestrator/run.ts), with
- * results.json rewritten after each one and the report generated at the end. Ctrl-C stops the current step, stops
- * the app and the embedded database, and still writes what was measured.
+ * envelope's cgroups, the database (DATABASE_URL or the embedded one, confined), then each combination in order (see
+ * orchestrator/run.ts), with results.json rewritten after each one and the report generated at the end. Ctrl-C stops
+ * the current step, the app and the embedded database, removes the cgroups, and still writes what was measured.
  */
 export async function run(args: string[]): Promise<number> {
   const config = await parseBenchArgs(args);
   if (config === 'help') {
-    console.log(BENCH_USAGE);
+    console.log(benchUsage());
     return 0;
   }
+  return runConfigured(config);
+}
+
+/** The run of an already parsed configuration (labs and presets build their own). */
+export async function runConfigured(config: BenchConfig): Promise<number> {
   const layout = planCpuLayout(config.cpuLayout);
   if (config.cpuLayout === 'pinned' && layout.mode !== 'pinned') throw new CliError(`--cpu-layout pinned: ${layout.note}`);
-
-  let runner: StepRunner;
-  if (config.driver === 'k6') {
-    runner = k6StepRunner({
-      binary: config.k6!.binary,
-      script: config.k6!.script,
-      profile: config.profile.name,
-      latencyThreshold: config.thresholdText,
-      errorRate: config.threshold.errorRate,
-      cpus: layout.mode === 'pinned' ? 1 : layout.allowed.length,
-    });
-  } else {
-    try {
-      runner = await nodeStepRunner();
-    } catch (err) {
-      throw new CliError(`the Node driver is not available: ${(err as Error).message.split('\n')[0]}`);
-    }
-  }
+  const engine = engineFor(config, layout);
 
   // Ctrl-C / SIGTERM. Our listener goes first (prepended): it aborts the run before the shared shutdown handler
-  // (@stackbench/db) starts stopping what was registered, newest first: the app, then our cleanup below (which waits,
-  // bounded, for the run to stop and write results.json), then the embedded database.
+  // (@stackbench/db) starts stopping what was registered, newest first: the app, our cleanup below (which waits,
+  // bounded, for the run to stop and write results.json), the cgroups, then the embedded database.
   const controller = new AbortController();
   const onSignal = () => {
     if (controller.signal.aborted) return;
@@ -56,45 +125,69 @@ export async function run(args: string[]): Promise<number> {
   };
   process.prependListener('SIGINT', onSignal);
   process.prependListener('SIGTERM', onSignal);
+  const unlisten = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
   let running: Promise<unknown> = Promise.resolve();
 
   let db: DatabaseHandle;
   try {
     db = await resolveDatabase();
   } catch (err) {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    unlisten();
     throw new CliError((err as Error).message.split('\n')[0]!);
   }
-  const unregister = onShutdown(async () => {
-    controller.abort();
-    await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
-  });
+  let envelope: CgroupEnvelope | null = null;
+  const cleanups: Array<() => void> = [];
+  try {
+    envelope = createEnvelope(config.envelope);
+  } catch (err) {
+    unlisten();
+    await db.stop();
+    throw err;
+  }
+  // Registered after the database, so on Ctrl-C the cgroups go before the database stops (newest first).
+  if (envelope) cleanups.push(onShutdown(async () => envelope!.remove()));
+  cleanups.push(
+    onShutdown(async () => {
+      controller.abort();
+      await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    }),
+  );
 
   const progress = new Progress(process.stdout);
   let outcome: BenchOutcome | undefined;
   try {
-    // Pin the driver (this process) after the embedded database started, so PostgreSQL keeps every CPU.
+    let envelopeRecord: Envelope = { mechanism: 'none', periodUs: null, app: { cpus: null, memoryMiB: null, applied: false }, db: { cpus: null, memoryMiB: null, applied: false }, note: 'run with --envelope none' };
+    if (envelope) envelopeRecord = envelope.describe(confineDatabase(envelope, db));
+    // Pin the generator (this process) after the embedded database started, so PostgreSQL keeps every CPU.
     if (layout.mode === 'pinned' && layout.driverCpu !== null && !(await pinProcess(process.pid, layout.driverCpu))) {
-      progress.line(`warning: could not pin the driver to cpu ${layout.driverCpu}`);
+      progress.line(`warning: could not pin the load generator to cpu ${layout.driverCpu}`);
     }
+    const resources = resourcesFor(envelope, db, layout);
     const environment = await collectEnvironment({
       databaseUrl: db.url,
       cpuLayout: `${layout.description}${layout.note ? ` (${layout.note})` : ''}`,
-      extraPackages: config.driver === 'k6' ? { k6: await k6Version(config.k6!.binary) } : {},
+      envelope: envelopeRecord,
+      extraPackages: config.engine.name === 'k6' ? { k6: await k6Version(config.engine.k6!.binary) } : {},
     });
     const n = config.runs.length;
-    progress.line(`stackbench bench: ${n} run${n === 1 ? '' : 's'} (${config.combinations.length} combination${config.combinations.length === 1 ? '' : 's'} x ${config.runtimes.length} runtime${config.runtimes.length === 1 ? '' : 's'} x ${config.repeats} repeat${config.repeats === 1 ? '' : 's'}), profile ${config.profile.name}, threshold ${config.thresholdText} and errors ${config.threshold.errorRate.op} ${config.threshold.errorRate.limit * 100} %`);
-    progress.line(`driver: ${config.driverNote}; database: PostgreSQL ${environment.postgres.replace(/^PostgreSQL /, '')} at ${describeUrl(db.url)} (${db.source})`);
-    progress.line(`machine: ${environment.cpuModel}, ${environment.cores} cores, ${environment.memoryGiB} GiB; Node ${environment.node}`);
-    progress.line(`cpu layout: ${layout.description}${layout.note ? ` (${layout.note})` : ''}`);
+    const c = config.combinations.length;
+    progress.line(
+      `stackbench bench: ${n} run${n === 1 ? '' : 's'} (${c} combination${c === 1 ? '' : 's'} x ${config.runtimes.length} runtime${config.runtimes.length === 1 ? '' : 's'} x ${config.repeats} repeat${config.repeats === 1 ? '' : 's'}), ${config.model} model, profile ${config.profile.name}${config.preset ? ` (preset ${config.preset})` : ''}, threshold ${config.threshold.text} and errors ${config.threshold.errorRate.op} ${config.threshold.errorRate.limit * 100} %`,
+    );
+    progress.line(`engine: ${config.engine.note}; database: PostgreSQL ${environment.postgres} at ${describeUrl(db.url)} (${db.source})`);
+    progress.line(`envelope: ${envelope ? `${envelope.summary()}${envelopeRecord.db.applied ? '' : `; PostgreSQL not confined: ${envelopeRecord.db.note}`}` : 'none (--envelope none): app, PostgreSQL and load generator share the machine'}`);
+    progress.line(`machine: ${environment.cpuModel}, ${environment.cores} cores, ${environment.memoryGiB} GiB; Node ${environment.node}; cpu layout: ${layout.description}${layout.note ? ` (${layout.note})` : ''}`);
     progress.line(`results: ${config.outDir}`);
-    running = runBench({ config, runner, databaseUrl: db.url, layout, progress, signal: controller.signal, environment });
+    running = runBench({ config, engine, databaseUrl: db.url, layout, resources, progress, signal: controller.signal, environment });
     outcome = (await running) as BenchOutcome;
+    resources.db?.stop();
   } finally {
-    unregister();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    unlisten();
+    for (const c of cleanups.reverse()) c();
+    envelope?.remove();
     await db.stop();
   }
 
@@ -103,21 +196,7 @@ export async function run(args: string[]): Promise<number> {
     const report = await writeRunReport(config.outDir).catch((err: Error) => `report not written: ${err.message.split('\n')[0]}`);
     progress.line(report);
   }
-  const combos = outcome.results.combos;
-  const code = outcome.interrupted
-    ? EXIT.interrupted
-    : combos.every((c) => c.status === 'measured' && c.integrity?.ok !== false)
-      ? EXIT.ok
-      : EXIT.someFailed;
-  return code;
-}
-
-async function k6Version(binary: string): Promise<string> {
-  const { execFile } = await import('node:child_process');
-  return new Promise((resolve) => {
-    execFile(binary, ['version'], { timeout: 10_000 }, (err, stdout) => {
-      const m = /v?(\d+\.\d+\.\d+\S*)/.exec(String(stdout));
-      resolve(err || !m ? 'unknown' : m[1]!);
-    });
-  });
+  const unaudited = outcome.results.combos.filter((c) => c.status === 'measured' && c.integrity === null);
+  if (unaudited.length) progress.line(`${unaudited.length} measured combination${unaudited.length === 1 ? '' : 's'} could not be audited: exit code ${EXIT.someFailed}`);
+  return exitCode(outcome);
 }

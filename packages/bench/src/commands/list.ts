@@ -1,20 +1,22 @@
-import { APPS, installedVersion, STORES } from '../registry.js';
-import { CONNECTION_STRATEGIES } from '@stackbench/contract';
 import { parseFlags } from '../cli-support.js';
+import { installedVersion, registry } from '../registry.js';
 
+/** `stackbench list`: what the registry holds (see @stackbench/server's registry), with installed versions. */
 export async function run(args: string[]): Promise<number> {
   const { values } = parseFlags(args, { json: { type: 'boolean' }, markdown: { type: 'boolean' } });
-  const apps = APPS.map((a) => ({
+  const reg = registry();
+  const CONNECTION_STRATEGIES = reg.conns;
+  const apps = reg.apps.map((a) => ({
     name: a.name,
-    framework: a.frameworkPackage ? `${a.framework} ${installedVersion(a.frameworkPackage, a.package) ?? '?'}` : a.framework,
+    framework: a.frameworkPackage ? `${a.framework} ${installedVersion(a.frameworkPackage, a.dir) ?? '?'}` : a.framework,
     adapter: a.adapter,
     validation: a.validation,
     serialization: a.serialization,
   }));
-  const stores = Object.entries(STORES).map(([name, s]) => ({ name, library: `${s.library} ${installedVersion(s.library, s.package) ?? '?'}`, description: s.description }));
+  const stores = reg.stores.map((s) => ({ name: s.name, library: `${s.library} ${installedVersion(s.library, s.dir) ?? '?'}`, description: s.description }));
   const combinations = apps.length * stores.length * CONNECTION_STRATEGIES.length;
   if (values.markdown) {
-    console.log(matrixMarkdown(apps, stores));
+    console.log(matrixMarkdown(apps, stores, CONNECTION_STRATEGIES));
     return 0;
   }
   if (values.json) {
@@ -34,7 +36,7 @@ type AppRow = { name: string; framework: string; adapter: string; validation: st
 type StoreRow = { name: string; library: string; description: string };
 
 /** The README's matrix table: one row per combination, generated from the registry. */
-export function matrixMarkdown(apps: AppRow[], stores: StoreRow[]): string {
+export function matrixMarkdown(apps: AppRow[], stores: StoreRow[], conns: readonly string[] = registry().conns): string {
   const rows = [
     '| # | app | framework | adapter | validation | serialization | store | data library | connection |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -42,7 +44,7 @@ export function matrixMarkdown(apps: AppRow[], stores: StoreRow[]): string {
   let n = 0;
   for (const a of apps) {
     for (const s of stores) {
-      for (const conn of CONNECTION_STRATEGIES) {
+      for (const conn of conns) {
         rows.push(`| ${++n} | ${a.name} | ${a.framework} | ${a.adapter} | ${a.validation} | ${a.serialization} | ${s.name} | ${s.library} | ${conn} |`);
       }
     }

@@ -1,8 +1,13 @@
 import { describeUrl, hasSchema, resetDatabase, resolveDatabase, waitForSignal } from '@stackbench/db';
-import { isConnectionStrategy, isStoreName, STORE_NAMES } from '@stackbench/server';
+import { isLoopbackHost } from '@stackbench/contract';
+import { DEFAULT_HOST, isConnectionStrategy, isStoreName, storeNames } from '@stackbench/server';
+import { isIP } from 'node:net';
 import { startAppProcess, assertPortFree } from '../app-process.js';
 import { CliError, intFlag, parseFlags } from '../cli-support.js';
-import { APP_NAMES, findApp } from '../registry.js';
+import { appNames, findApp } from '../registry.js';
+import { onShutdown } from '@stackbench/db';
+import { confineDatabase, createEnvelope } from './bench.js';
+import { parseEnvelope } from '../orchestrator/config.js';
 import { resolveNodeBinary } from '../runtime-select.js';
 
 /**
@@ -18,13 +23,24 @@ export async function run(args: string[]): Promise<number> {
     port: { type: 'string' },
     runtime: { type: 'string', default: 'current' },
     reset: { type: 'boolean' },
+    host: { type: 'string', default: DEFAULT_HOST },
+    envelope: { type: 'string', default: 'none' },
+    'app-cpus': { type: 'string' },
+    'app-memory': { type: 'string' },
+    'db-cpus': { type: 'string' },
+    'db-memory': { type: 'string' },
   });
-  if (!APP_NAMES.includes(values.app)) throw new CliError(`unknown app "${values.app}" (known: ${APP_NAMES.join(', ')})`);
-  if (!isStoreName(values.store)) throw new CliError(`unknown store "${values.store}" (known: ${STORE_NAMES.join(', ')})`);
+  if (!appNames().includes(values.app)) throw new CliError(`unknown app "${values.app}" (known: ${appNames().join(', ')})`);
+  if (!isStoreName(values.store)) throw new CliError(`unknown store "${values.store}" (known: ${storeNames().join(', ')})`);
+  // `serve` is for trying an app by hand: unconfined unless an envelope flag is given.
+  const limited = ['app-cpus', 'app-memory', 'db-cpus', 'db-memory'].some((k) => values[k as keyof typeof values] !== undefined);
+  const envelopeRequest = parseEnvelope({ ...values, envelope: values.envelope === 'none' && limited ? 'cgroup' : values.envelope });
   if (!isConnectionStrategy(values.conn)) throw new CliError(`unknown connection strategy "${values.conn}" (known: pool, per-request)`);
   const poolSize = intFlag(values['pool-size'], 'pool-size', 1, 1000) ?? 10;
   const port = intFlag(values.port, 'port', 0, 65535) ?? 3000;
-  if (port !== 0) await assertPortFree(port);
+  const host = values.host;
+  if (!isIP(host) && host !== 'localhost') throw new CliError(`--host must be an IP address or localhost, got "${host}"`);
+  if (port !== 0) await assertPortFree(port, host);
   const runtime = await resolveNodeBinary(values.runtime);
 
   let db;
@@ -33,24 +49,39 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     throw new CliError((err as Error).message);
   }
+  let envelope: ReturnType<typeof createEnvelope> = null;
+  let unregister = () => {};
   try {
+    envelope = createEnvelope(envelopeRequest);
+    if (envelope) {
+      unregister = onShutdown(async () => envelope!.remove());
+      const dbConfined = confineDatabase(envelope, db);
+      console.error(`envelope: ${envelope.summary()}${dbConfined.applied ? '' : `; PostgreSQL not confined: ${dbConfined.note}`}`);
+    }
     if (values.reset || !(await hasSchema(db.url))) {
       const { products } = await resetDatabase(db.url);
       console.error(`seeded ${products} products in ${describeUrl(db.url)}`);
     }
+    if (!isLoopbackHost(host)) console.error(`warning: --host ${host} is not a loopback address: the app is reachable from other machines`);
     const app = await startAppProcess({
       app: findApp(values.app),
+      host,
       store: values.store,
       conn: values.conn,
       poolSize,
       databaseUrl: db.url,
       port,
       nodeBinary: runtime.binary,
+      onSpawn: (pid) => envelope?.app.addPid(pid),
       onOutput: (line) => console.error(`[${values.app}] ${line}`),
     });
     console.log(`serving ${values.app} + ${values.store} (${values.conn}${values.conn === 'pool' ? `, ${poolSize}` : ''}) on Node ${runtime.version} at ${app.url}`);
     console.log(`database: ${describeUrl(db.url)} (${db.source})`);
-    console.log(`verify it:  npx stackbench verify --url ${app.url}`);
+    // An app on every interface (0.0.0.0, ::) is verified through loopback: verify only targets loopback.
+    const verifyUrl = new URL(app.url);
+    if (host === '0.0.0.0') verifyUrl.hostname = '127.0.0.1';
+    if (host === '::') verifyUrl.hostname = '[::1]';
+    console.log(`verify it:  npx stackbench verify --url ${verifyUrl.origin}`);
     const outcome = await Promise.race([waitForSignal(), app.exited]);
     if (typeof outcome === 'string') {
       await app.stop();
@@ -59,6 +90,8 @@ export async function run(args: string[]): Promise<number> {
     console.error(`${values.app} exited (${outcome.signal ?? `code ${outcome.code}`})`);
     return 1;
   } finally {
+    unregister();
+    envelope?.remove();
     await db.stop();
   }
 }

@@ -1,29 +1,29 @@
 import type { ConnectionStrategy } from '@stackbench/contract';
-import { productCount as checkProductCount } from '@stackbench/db';
+import { productCount as checkProductCount, workspaceRoot } from '@stackbench/db';
 import {
   DEFAULT_ERROR_RATE_LIMIT,
   DEFAULT_LATENCY_THRESHOLD,
-  formatLatencyCondition,
+  findK6Script,
   isProfileName,
+  LOAD_MODELS,
   parseThreshold,
   PROFILE_NAMES,
   resolveProfile,
+  type LoadModel,
   type PlanProfile,
+  type ProfileOverrides,
   type Threshold,
 } from '@stackbench/loadtests';
-import { resultsSchema } from '@stackbench/report';
-import { STORES, type StoreName } from '@stackbench/server';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { CliError, intFlag, listFlag, parseFlags } from '../cli-support.js';
-import { allCombinations, APP_NAMES, appMainPath, CONNECTION_STRATEGIES, findApp, STORE_NAMES, type AppEntry, type Combination } from '../registry.js';
+import { DEFAULT_ENVELOPE, type EnvelopeRequest } from '../envelope.js';
+import { allCombinations, appMainPath, appNames, defaultSelection, findApp, findStore, registry, storeNames, type AppEntry, type Combination } from '../registry.js';
 import { resolveNodeBinary, type SelectedRuntime } from '../runtime-select.js';
 import { CPU_LAYOUT_MODES, type CpuLayoutMode } from './cpu-layout.js';
-import { repoRoot } from './environment.js';
-import { findK6Script } from './k6.js';
 
-export type DriverName = 'node' | 'k6';
+export type EngineName = 'node' | 'k6';
 
 export interface RuntimeChoice extends SelectedRuntime {
   /** As given on the command line ("current", "24", ...). */
@@ -33,10 +33,17 @@ export interface RuntimeChoice extends SelectedRuntime {
 /** One measured unit: a combination on one runtime, one repeat. */
 export interface ComboRun {
   app: AppEntry;
-  store: StoreName;
+  store: string;
   conn: ConnectionStrategy;
   runtime: RuntimeChoice;
   repeat: number;
+}
+
+export interface EngineChoice {
+  name: EngineName;
+  /** Why this engine (for the run's header). */
+  note: string;
+  k6?: { binary: string; script: string };
 }
 
 export interface BenchConfig {
@@ -45,17 +52,17 @@ export interface BenchConfig {
   repeats: number;
   /** Every run in execution order: repeat-major (repeat 1 of everything, then repeat 2 ...), so drift spreads. */
   runs: ComboRun[];
-  driver: DriverName;
-  /** Why the driver was chosen (auto). */
-  driverNote: string;
-  k6?: { binary: string; script: string };
+  engine: EngineChoice;
+  model: LoadModel;
   profile: PlanProfile;
   threshold: Threshold;
-  /** Canonical latency threshold for results.json, e.g. "p95<100". */
-  thresholdText: string;
   thinkMs: number;
   poolSize: number;
   products: number;
+  /** The resource envelope to apply, or null for `--envelope none`. */
+  envelope: EnvelopeRequest | null;
+  /** A named preset the flags came from (null when none). */
+  preset: string | null;
   outDir: string;
   /** True when --out was not given (a fresh timestamped directory). */
   defaultOut: boolean;
@@ -64,40 +71,36 @@ export interface BenchConfig {
   command: string;
 }
 
-/** Framework, connection-strategy and ORM questions in one quick run (8 combinations). */
-export const DEFAULT_SELECTION: readonly Combination[] = [
-  ...APP_NAMES.map((app) => ({ app, store: 'pg' as StoreName, conn: 'pool' as ConnectionStrategy })),
-  { app: 'fastify', store: 'pg', conn: 'per-request' },
-  { app: 'fastify', store: 'drizzle', conn: 'pool' },
-  { app: 'fastify', store: 'typeorm', conn: 'pool' },
-];
+export function benchUsage(): string {
+  return `usage: stackbench bench [flags]
 
-const key = (c: Combination) => `${c.app}|${c.store}|${c.conn}`;
-
-/** The selection in the registry's fixed order (app, then store, then connection strategy). */
-export function orderCombinations(selected: readonly Combination[]): Combination[] {
-  const want = new Set(selected.map(key));
-  return allCombinations().filter((c) => want.has(key(c)));
-}
-
-export const BENCH_USAGE = `usage: stackbench bench [flags]
-
-  --apps A,B|all        apps (${APP_NAMES.join(', ')})
-  --stores S,T|all      stores (${STORE_NAMES.join(', ')}); default pg when --apps or --conn is given
-  --conn C,D|all        connection strategies (${CONNECTION_STRATEGIES.join(', ')}); default pool when --apps or --stores is given
-                        (none of the three: all apps on pg+pool, fastify on pg+per-request, drizzle+pool, typeorm+pool)
+selection
+  --apps A,B|all        apps (${appNames().join(', ')})
+  --stores S,T|all      stores (${storeNames().join(', ')}); default ${registry().baseline.store} when --apps or --conn is given
+  --conn C,D|all        connection strategies (${registry().conns.join(', ')}); default ${registry().baseline.conn} when --apps or --stores is given
+                        (none of the three: every app on ${registry().baseline.store} + ${registry().baseline.conn}, and ${registry().probe} on every other store and strategy)
   --runtime R,S         Node runtimes for the apps: current (default), or majors installed by \`stackbench runtimes\`
-  --driver D            node | k6 | auto (default auto: k6 when on PATH, else node)
+method
+  --engine E            node (default: the embedded driver) | k6 (K6_BIN, else k6 on PATH) | auto (k6 when found)
+  --model M             closed (default: virtual users) | open (arrival rate of journeys per second)
   --profile P           ${PROFILE_NAMES.join(' | ')} (default quick)
-  --threshold T         latency threshold of a step, e.g. p95<100 (default ${DEFAULT_LATENCY_THRESHOLD})
+  --threshold T         latency threshold of a step: avg|p50|p90|p95|p99|max, < or <=, ms; several joined by commas
+                        (default ${DEFAULT_LATENCY_THRESHOLD}; e.g. avg<50 or p95<100,p99<=250)
   --max-error-rate E    error-rate limit of a step, e.g. 1% (default ${DEFAULT_ERROR_RATE_LIMIT})
   --think-ms N          pause between a user's requests (default 0: closed loop)
+  --repeats N           runs of each combination (default: the profile's, 1 for smoke/quick, 3 for full)
   --pool-size N         pool size for the pool strategy (default 10)
   --products N          seeded products (default 10000)
-  --repeats N           runs of each combination (default: the profile's, 1 for smoke/quick, 3 for full)
-  --cpu-layout L        auto | pinned | shared (default auto: with 4+ CPUs pin the app and the driver to different CPUs
-                        with taskset; with fewer, share)
+envelope (Linux cgroups; see the README)
+  --envelope E          cgroup (default) | none (unconfined: app, PostgreSQL and load generator fight over the CPUs)
+  --app-cpus N          CPU quota of the app in cores (default ${DEFAULT_ENVELOPE.appCpus}; "max" for none)
+  --app-memory M        memory limit of the app, e.g. 512M, 1G (default ${DEFAULT_ENVELOPE.appMemoryMiB}M; "max" for none)
+  --db-cpus N           CPU quota of PostgreSQL (default ${DEFAULT_ENVELOPE.dbCpus}); embedded PostgreSQL only
+  --db-memory M         memory limit of PostgreSQL (default ${DEFAULT_ENVELOPE.dbMemoryMiB}M)
+output
+  --cpu-layout L        auto | pinned | shared (default auto: with 4+ CPUs pin the app and the generator apart)
   --out DIR             run directory (default results/runs/<timestamp>/)`;
+}
 
 /** Finds an executable on PATH (no shell). */
 export function findOnPath(name: string, path = process.env.PATH ?? ''): string | null {
@@ -114,61 +117,91 @@ export function findOnPath(name: string, path = process.env.PATH ?? ''): string 
   return null;
 }
 
-const require = createRequire(import.meta.url);
-
-/** The compiled entry of a workspace package (resolution fails when the file is missing), or null. */
-function packageEntry(pkg: string): string | null {
-  try {
-    return require.resolve(pkg);
-  } catch {
-    return null;
+/** k6: K6_BIN when set (it must be executable), else `k6` on PATH, else null. */
+export function findK6(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.K6_BIN) {
+    try {
+      accessSync(env.K6_BIN, constants.X_OK);
+      return resolve(env.K6_BIN);
+    } catch {
+      throw new CliError(`K6_BIN=${env.K6_BIN} is not an executable file`);
+    }
   }
+  return findOnPath('k6', env.PATH);
 }
 
 function quoteArg(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
+/** `2026-05-01T10-00-00Z`: a run directory's name. */
 export function timestampId(date = new Date()): string {
   return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
 }
 
-/**
- * Parses and checks every flag of `stackbench bench` before anything starts: names, numbers, the threshold, the
- * runtimes, the driver (k6 on PATH and its script built), that every selected app and store is built, and the output
- * directory. Any problem is a one-line CliError.
- */
-export async function parseBenchArgs(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<BenchConfig | 'help'> {
-  const { values } = parseFlags(args, {
-    apps: { type: 'string' },
-    stores: { type: 'string' },
-    conn: { type: 'string' },
-    runtime: { type: 'string', default: 'current' },
-    driver: { type: 'string', default: 'auto' },
-    profile: { type: 'string', default: 'quick' },
-    threshold: { type: 'string', default: DEFAULT_LATENCY_THRESHOLD },
-    'max-error-rate': { type: 'string', default: DEFAULT_ERROR_RATE_LIMIT },
-    'think-ms': { type: 'string' },
-    'pool-size': { type: 'string' },
-    products: { type: 'string' },
-    repeats: { type: 'string' },
-    'cpu-layout': { type: 'string', default: 'auto' },
-    out: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) return 'help';
+// ---- flag parsers ---------------------------------------------------------------------------------------------
 
-  // Selection.
-  let combinations: Combination[];
-  if (values.apps === undefined && values.stores === undefined && values.conn === undefined) {
-    combinations = orderCombinations(DEFAULT_SELECTION);
-  } else {
-    const apps = listFlag(values.apps, 'apps', APP_NAMES, APP_NAMES);
-    const stores = listFlag(values.stores, 'stores', STORE_NAMES, ['pg']) as StoreName[];
-    const conns = listFlag(values.conn, 'conn', CONNECTION_STRATEGIES, ['pool']) as ConnectionStrategy[];
-    combinations = orderCombinations(apps.flatMap((app) => stores.flatMap((store) => conns.map((conn) => ({ app, store, conn })))));
-  }
+/** "0.5", "2" -> cores; "max" -> null (no quota). */
+export function parseCpus(value: string, flag: string): number | null {
+  if (value === 'max') return null;
+  const n = Number(value);
+  const machine = cpus().length;
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n >= 0.01) || n > machine) throw new CliError(`--${flag} must be a number of CPUs from 0.01 to ${machine} (or max), got "${value}"`);
+  return n;
+}
 
+/** "512M", "512MiB", "1G", "1.5GiB", "768" (MiB) -> MiB; "max" -> null. */
+export function parseMemoryMiB(value: string, flag: string): number | null {
+  if (value === 'max') return null;
+  const m = /^(\d+(?:\.\d+)?)\s*(m|mi|mib|mb|g|gi|gib|gb)?$/i.exec(value.trim());
+  const mib = m ? Number(m[1]) * (m[2] && m[2].toLowerCase().startsWith('g') ? 1024 : 1) : NaN;
+  if (!(mib >= 64) || mib > 1024 * 1024) throw new CliError(`--${flag} must be a size from 64M to 1024G such as 512M or 1G (or max), got "${value}"`);
+  return Math.round(mib);
+}
+
+// ---- the phases of parseBenchArgs ------------------------------------------------------------------------------
+
+const OPTIONS = {
+  apps: { type: 'string' },
+  stores: { type: 'string' },
+  conn: { type: 'string' },
+  runtime: { type: 'string', default: 'current' },
+  engine: { type: 'string' },
+  driver: { type: 'string' },
+  model: { type: 'string', default: 'closed' },
+  profile: { type: 'string', default: 'quick' },
+  threshold: { type: 'string', default: DEFAULT_LATENCY_THRESHOLD },
+  'max-error-rate': { type: 'string', default: DEFAULT_ERROR_RATE_LIMIT },
+  'think-ms': { type: 'string' },
+  'pool-size': { type: 'string' },
+  products: { type: 'string' },
+  repeats: { type: 'string' },
+  envelope: { type: 'string', default: 'cgroup' },
+  'app-cpus': { type: 'string' },
+  'app-memory': { type: 'string' },
+  'db-cpus': { type: 'string' },
+  'db-memory': { type: 'string' },
+  'cpu-layout': { type: 'string', default: 'auto' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>['values'];
+
+/** The combinations: the default selection, or the product of --apps x --stores x --conn. */
+export function parseSelection(values: Pick<Values, 'apps' | 'stores' | 'conn'>): Combination[] {
+  const reg = registry();
+  if (values.apps === undefined && values.stores === undefined && values.conn === undefined) return defaultSelection(reg);
+  const apps = listFlag(values.apps, 'apps', appNames(reg), appNames(reg));
+  const stores = listFlag(values.stores, 'stores', storeNames(reg), [reg.baseline.store]);
+  const conns = listFlag(values.conn, 'conn', reg.conns, [reg.baseline.conn]) as ConnectionStrategy[];
+  const want = new Set(apps.flatMap((app) => stores.flatMap((store) => conns.map((conn) => `${app}|${store}|${conn}`))));
+  return allCombinations(reg).filter((c) => want.has(`${c.app}|${c.store}|${c.conn}`));
+}
+
+/** Model, profile, threshold and the numbers of the method. */
+export function parseMethod(values: Values, overrides: ProfileOverrides = {}) {
+  if (!(LOAD_MODELS as readonly string[]).includes(values.model)) throw new CliError(`unknown model "${values.model}" (known: ${LOAD_MODELS.join(', ')})`);
   if (!isProfileName(values.profile)) throw new CliError(`unknown profile "${values.profile}" (known: ${PROFILE_NAMES.join(', ')})`);
   let threshold: Threshold;
   try {
@@ -176,109 +209,154 @@ export async function parseBenchArgs(args: string[], env: NodeJS.ProcessEnv = pr
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  const thresholdText = threshold.latency.map(formatLatencyCondition).join(',');
-  // results.json records one condition in a fixed form; refuse what it cannot record rather than fail after the run.
-  const pattern = ((resultsSchema.$defs as Record<string, any>)?.method?.properties?.threshold?.pattern as string | undefined) ?? '';
-  if (pattern && !new RegExp(pattern).test(thresholdText)) {
-    throw new CliError(`--threshold "${values.threshold}" cannot be recorded in results.json (it takes one condition like p95<100: p50|p90|p95|p99, <, milliseconds)`);
-  }
-
-  const thinkMs = intFlag(values['think-ms'], 'think-ms', 0, 60_000) ?? 0;
-  const poolSize = intFlag(values['pool-size'], 'pool-size', 1, 1000) ?? 10;
   const products = intFlag(values.products, 'products', 1, 10_000_000) ?? 10_000;
   try {
     checkProductCount({ products });
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  const profile = resolveProfile(values.profile);
-  const repeats = intFlag(values.repeats, 'repeats', 1, 50) ?? profile.repeats;
-  if (!(CPU_LAYOUT_MODES as readonly string[]).includes(values['cpu-layout'])) {
-    throw new CliError(`unknown cpu layout "${values['cpu-layout']}" (known: ${CPU_LAYOUT_MODES.join(', ')})`);
+  let profile: PlanProfile;
+  try {
+    profile = resolveProfile(values.profile, overrides);
+  } catch (err) {
+    throw new CliError((err as Error).message);
   }
+  return {
+    model: values.model as LoadModel,
+    profile,
+    threshold,
+    thinkMs: intFlag(values['think-ms'], 'think-ms', 0, 60_000) ?? 0,
+    poolSize: intFlag(values['pool-size'], 'pool-size', 1, 1000) ?? 10,
+    products,
+    repeats: intFlag(values.repeats, 'repeats', 1, 50) ?? profile.repeats,
+  };
+}
 
-  // Driver.
-  if (!['node', 'k6', 'auto'].includes(values.driver)) throw new CliError(`unknown driver "${values.driver}" (known: node, k6, auto)`);
-  let driver: DriverName;
-  let driverNote: string;
-  let k6: BenchConfig['k6'];
-  const k6Binary = findOnPath('k6', env.PATH);
-  if (values.driver === 'k6') {
-    if (!k6Binary) throw new CliError('--driver k6: no `k6` binary on PATH (install k6 from https://grafana.com/docs/k6/latest/set-up/install-k6/, or use --driver node)');
-    const script = findK6Script();
-    if (!script) throw new CliError('--driver k6: the k6 script is not built (loadtests/dist/k6/*.js missing: run `npm run build`)');
-    driver = 'k6';
-    k6 = { binary: k6Binary, script };
-    driverNote = `k6 (${k6Binary})`;
-  } else if (values.driver === 'auto' && k6Binary && findK6Script()) {
-    driver = 'k6';
-    k6 = { binary: k6Binary, script: findK6Script()! };
-    driverNote = `k6 (auto: found ${k6Binary})`;
-  } else {
-    driver = 'node';
-    driverNote = values.driver === 'auto' ? `node (auto: ${k6Binary ? 'k6 script not built' : 'no k6 on PATH'})` : 'node';
+/**
+ * The load engine. The default is the embedded driver, whatever is installed: k6 costs about ten times more CPU per
+ * request on the same machine, so a run must not silently change engine because k6 happens to be on PATH.
+ */
+export function parseEngine(values: Pick<Values, 'engine' | 'driver'>, env: NodeJS.ProcessEnv): EngineChoice {
+  if (values.engine !== undefined && values.driver !== undefined && values.engine !== values.driver) throw new CliError('--engine and --driver (its old name) disagree: give one');
+  const wanted = values.engine ?? values.driver ?? 'node';
+  if (!['node', 'k6', 'auto'].includes(wanted)) throw new CliError(`unknown engine "${wanted}" (known: node, k6, auto)`);
+  if (wanted === 'node') return { name: 'node', note: 'embedded driver' };
+  const binary = findK6(env);
+  const script = findK6Script();
+  if (wanted === 'k6') {
+    if (!binary) throw new CliError('--engine k6: k6 not found (set K6_BIN, or put k6 on PATH: https://grafana.com/docs/k6/latest/set-up/install-k6/; or use --engine node)');
+    if (!script) throw new CliError('--engine k6: the k6 script is not built (loadtests/dist/k6/stepped.js missing: run `npm run build`)');
+    return { name: 'k6', note: `k6 (${binary})`, k6: { binary, script } };
   }
+  if (binary && script) return { name: 'k6', note: `k6 (auto: found ${binary})`, k6: { binary, script } };
+  return { name: 'node', note: `embedded driver (auto: ${binary ? 'k6 script not built' : 'no k6 found'})` };
+}
 
-  // Everything selected must be built: an unbuilt app would only fail after the database started.
+/** The resource envelope asked for, or null for `--envelope none`. */
+export function parseEnvelope(values: Pick<Values, 'envelope' | 'app-cpus' | 'app-memory' | 'db-cpus' | 'db-memory'>): EnvelopeRequest | null {
+  if (values.envelope === 'none') {
+    const given = (['app-cpus', 'app-memory', 'db-cpus', 'db-memory'] as const).filter((k) => values[k] !== undefined);
+    if (given.length) throw new CliError(`--envelope none cannot be combined with --${given.join(', --')}`);
+    return null;
+  }
+  if (values.envelope !== 'cgroup') throw new CliError(`unknown envelope "${values.envelope}" (known: cgroup, none)`);
+  return {
+    appCpus: values['app-cpus'] === undefined ? DEFAULT_ENVELOPE.appCpus : parseCpus(values['app-cpus'], 'app-cpus'),
+    appMemoryMiB: values['app-memory'] === undefined ? DEFAULT_ENVELOPE.appMemoryMiB : parseMemoryMiB(values['app-memory'], 'app-memory'),
+    dbCpus: values['db-cpus'] === undefined ? DEFAULT_ENVELOPE.dbCpus : parseCpus(values['db-cpus'], 'db-cpus'),
+    dbMemoryMiB: values['db-memory'] === undefined ? DEFAULT_ENVELOPE.dbMemoryMiB : parseMemoryMiB(values['db-memory'], 'db-memory'),
+  };
+}
+
+/** Each runtime resolved once; two specs naming the same binary count once. */
+export async function parseRuntimes(spec: string): Promise<RuntimeChoice[]> {
+  const runtimes: RuntimeChoice[] = [];
+  const specs = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (specs.length === 0) throw new CliError('--runtime needs at least one runtime (current, or a major such as 24)');
+  for (const s of specs) {
+    let r: SelectedRuntime;
+    try {
+      r = await resolveNodeBinary(s);
+    } catch (err) {
+      throw new CliError(`runtime "${s}": ${(err as Error).message.split('\n')[0]}`);
+    }
+    if (!runtimes.some((x) => x.binary === r.binary)) runtimes.push({ ...r, spec: s });
+  }
+  return runtimes;
+}
+
+/** Everything selected must be built: an unbuilt app would only fail after the database started. */
+export function assertBuilt(combinations: Combination[]): void {
   for (const name of new Set(combinations.map((c) => c.app))) {
     const main = appMainPath(findApp(name));
     if (!existsSync(main)) throw new CliError(`app "${name}" is not built (${main} is missing): run \`npm run build\``);
   }
-  for (const store of new Set(combinations.map((c) => c.store))) {
-    if (!packageEntry(STORES[store].package)) throw new CliError(`store "${store}" is not built (${STORES[store].package} has no compiled entry): run \`npm run build\``);
+  for (const name of new Set(combinations.map((c) => c.store))) {
+    const store = findStore(name);
+    if (!existsSync(join(store.dir, 'dist'))) throw new CliError(`store "${name}" is not built (${store.package} has no dist/): run \`npm run build\``);
   }
+}
 
-  // Runtimes (each resolved once; two specs naming the same binary count once).
-  const runtimes: RuntimeChoice[] = [];
-  const specs = values.runtime.split(',').map((s) => s.trim()).filter(Boolean);
-  if (specs.length === 0) throw new CliError('--runtime needs at least one runtime (current, or a major such as 24)');
-  for (const spec of specs) {
-    let r: SelectedRuntime;
-    try {
-      r = await resolveNodeBinary(spec);
-    } catch (err) {
-      throw new CliError(`runtime "${spec}": ${(err as Error).message.split('\n')[0]}`);
-    }
-    if (!runtimes.some((x) => x.binary === r.binary)) runtimes.push({ ...r, spec });
-  }
-
-  // Output directory: relative to where the user typed the command. npm and turbo change the cwd, and the npm
-  // that turbo starts in packages/bench resets INIT_CWD, so the root script passes STACKBENCH_CWD.
+/**
+ * The run directory: --out relative to where the user typed the command (npm and turbo change the cwd, and the npm
+ * that turbo starts in packages/bench resets INIT_CWD, so the root script passes STACKBENCH_CWD), or a fresh
+ * results/runs/<timestamp>/.
+ */
+export function parseOutDir(out: string | undefined, env: NodeJS.ProcessEnv): { outDir: string; defaultOut: boolean } {
   const base = env.STACKBENCH_CWD ?? env.INIT_CWD ?? process.cwd();
   let outDir: string;
-  const defaultOut = values.out === undefined;
-  if (values.out !== undefined) {
-    if (!values.out.trim()) throw new CliError('--out needs a directory');
-    outDir = isAbsolute(values.out) ? values.out : resolve(base, values.out);
+  if (out !== undefined) {
+    if (!out.trim()) throw new CliError('--out needs a directory');
+    outDir = isAbsolute(out) ? out : resolve(base, out);
   } else {
-    const root = repoRoot() ?? base;
+    const root = workspaceRoot() ?? base;
     outDir = join(root, 'results', 'runs', timestampId());
     for (let i = 2; existsSync(outDir); i++) outDir = join(root, 'results', 'runs', `${timestampId()}-${i}`);
   }
   if (existsSync(join(outDir, 'results.json'))) throw new CliError(`${outDir} already holds a results.json: choose another --out`);
   if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new CliError(`--out ${outDir} is not a directory`);
+  return { outDir, defaultOut: out === undefined };
+}
 
+/** Repeat-major order: repeat 1 of every combination and runtime, then repeat 2 ..., so drift spreads over all. */
+export function planRuns(combinations: Combination[], runtimes: RuntimeChoice[], repeats: number): ComboRun[] {
   const runs: ComboRun[] = [];
   for (let repeat = 1; repeat <= repeats; repeat++) {
-    for (const c of combinations) {
-      for (const runtime of runtimes) runs.push({ app: findApp(c.app), store: c.store, conn: c.conn, runtime, repeat });
-    }
+    for (const c of combinations) for (const runtime of runtimes) runs.push({ app: findApp(c.app), store: c.store, conn: c.conn, runtime, repeat });
   }
+  return runs;
+}
 
+/**
+ * Parses and checks every flag of `stackbench bench` before anything starts. Any problem is a one-line CliError.
+ */
+export async function parseBenchArgs(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<BenchConfig | 'help'> {
+  const { values } = parseFlags(args, OPTIONS);
+  if (values.help) return 'help';
+  const combinations = parseSelection(values);
+  const method = parseMethod(values);
+  if (!(CPU_LAYOUT_MODES as readonly string[]).includes(values['cpu-layout'])) {
+    throw new CliError(`unknown cpu layout "${values['cpu-layout']}" (known: ${CPU_LAYOUT_MODES.join(', ')})`);
+  }
+  const engine = parseEngine(values, env);
+  const envelope = parseEnvelope(values);
+  assertBuilt(combinations);
+  const runtimes = await parseRuntimes(values.runtime);
+  const { outDir, defaultOut } = parseOutDir(values.out, env);
   return {
     combinations,
     runtimes,
-    repeats,
-    runs,
-    driver,
-    driverNote,
-    k6,
-    profile,
-    threshold,
-    thresholdText,
-    thinkMs,
-    poolSize,
-    products,
+    repeats: method.repeats,
+    runs: planRuns(combinations, runtimes, method.repeats),
+    engine,
+    model: method.model,
+    profile: method.profile,
+    threshold: method.threshold,
+    thinkMs: method.thinkMs,
+    poolSize: method.poolSize,
+    products: method.products,
+    envelope,
+    preset: null,
     outDir,
     defaultOut,
     cpuLayout: values['cpu-layout'] as CpuLayoutMode,

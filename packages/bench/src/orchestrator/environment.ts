@@ -1,46 +1,41 @@
-import type { Environment } from '@stackbench/report';
+import { workspaceRoot } from '@stackbench/db';
+import { findK6Script } from '@stackbench/loadtests';
+import type { Envelope, Environment } from '@stackbench/report';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { arch, cpus, release, totalmem, type } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import pg from 'pg';
-import { installedVersion } from '../registry.js';
+import { installedVersion, registry, type Registry } from '../registry.js';
 
-/** The repository root (the directory holding turbo.json), or null outside a checkout. */
-export function repoRoot(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (dir !== dirname(dir)) {
-    if (existsSync(join(dir, 'turbo.json'))) return dir;
-    dir = dirname(dir);
-  }
-  return null;
-}
-
-/** Packages whose versions identify what was measured, each resolved from the workspace package that loads it. */
-export const TRACKED_PACKAGES: ReadonlyArray<[pkg: string, from: string | undefined]> = [
-  ['fastify', '@stackbench/app-fastify'],
-  ['express', '@stackbench/app-express'],
-  ['@nestjs/core', '@stackbench/app-nest'],
-  ['@nestjs/common', '@stackbench/app-nest'],
-  ['@nestjs/platform-express', '@stackbench/app-nest'],
-  ['@nestjs/platform-fastify', '@stackbench/app-nest'],
-  ['class-validator', '@stackbench/app-nest'],
-  ['class-transformer', '@stackbench/app-nest'],
-  ['pg', '@stackbench/store-pg'],
-  ['drizzle-orm', '@stackbench/store-drizzle'],
-  ['typeorm', '@stackbench/store-typeorm'],
-  ['undici', undefined],
-  ['hdr-histogram-js', undefined],
-];
-
-export function packageVersions(extra: Record<string, string> = {}): Record<string, string> {
+/**
+ * Packages whose versions identify what was measured: each app's and store's declared ones, resolved from the
+ * workspace package that loads them, and the embedded driver's HTTP client.
+ */
+export function packageVersions(reg: Registry = registry(), extra: Record<string, string> = {}): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [pkg, from] of TRACKED_PACKAGES) {
-    const v = installedVersion(pkg, from) ?? (from ? installedVersion(pkg) : null);
+  for (const entry of [...reg.apps, ...reg.stores]) {
+    for (const pkg of entry.trackedPackages) {
+      const v = installedVersion(pkg, entry.dir);
+      if (v) out[pkg] = v;
+    }
+  }
+  const loadtests = findK6Script();
+  for (const pkg of ['undici', 'hdr-histogram-js']) {
+    const v = installedVersion(pkg, loadtests ? dirname(loadtests) : undefined);
     if (v) out[pkg] = v;
   }
   return { ...out, ...extra };
+}
+
+/** The registry as results.json records it: names and descriptions in display order, and the baseline. */
+export function registrySnapshot(reg: Registry = registry()): Environment['registry'] {
+  return {
+    apps: reg.apps.map((a) => ({ name: a.name, framework: a.framework, adapter: a.adapter, validation: a.validation, serialization: a.serialization })),
+    stores: reg.stores.map((s) => ({ name: s.name, library: s.library, description: s.description })),
+    conns: [...reg.conns],
+    baseline: { ...reg.baseline },
+  };
 }
 
 /** "Linux 6.8.0 (Debian GNU/Linux 12 (bookworm)) x64". */
@@ -56,7 +51,7 @@ export function describeOs(): string {
 }
 
 /** HEAD's sha with "-dirty" when the work tree has changes; "unknown" outside git. */
-export function gitSha(cwd = repoRoot() ?? process.cwd()): string {
+export function gitSha(cwd = workspaceRoot() ?? process.cwd()): string {
   try {
     const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -66,13 +61,13 @@ export function gitSha(cwd = repoRoot() ?? process.cwd()): string {
   }
 }
 
-/** `SELECT version()`, shortened to "PostgreSQL 17.6 on x86_64-pc-linux-gnu". */
+/** The server's version number, e.g. "17.6" (`SHOW server_version`), or "unknown". */
 export async function postgresVersion(databaseUrl: string): Promise<string> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'stackbench-env', connectionTimeoutMillis: 5000 });
   try {
     await client.connect();
-    const { rows } = await client.query<{ version: string }>('SELECT version()');
-    return rows[0]!.version.split(',')[0]!.trim();
+    const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
+    return rows[0]!.server_version.split(' ')[0]!;
   } catch {
     return 'unknown';
   } finally {
@@ -80,7 +75,7 @@ export async function postgresVersion(databaseUrl: string): Promise<string> {
   }
 }
 
-export async function collectEnvironment(options: { databaseUrl: string; cpuLayout: string; extraPackages?: Record<string, string> }): Promise<Environment> {
+export async function collectEnvironment(options: { databaseUrl: string; cpuLayout: string; envelope: Envelope; extraPackages?: Record<string, string> }): Promise<Environment> {
   const list = cpus();
   return {
     cpuModel: list[0]?.model.trim() || 'unknown',
@@ -89,8 +84,10 @@ export async function collectEnvironment(options: { databaseUrl: string; cpuLayo
     os: describeOs(),
     node: process.versions.node,
     postgres: await postgresVersion(options.databaseUrl),
-    packages: packageVersions(options.extraPackages),
+    packages: packageVersions(registry(), options.extraPackages),
     gitSha: gitSha(),
     cpuLayout: options.cpuLayout,
+    envelope: options.envelope,
+    registry: registrySnapshot(),
   };
 }

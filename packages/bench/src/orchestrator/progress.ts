@@ -1,5 +1,5 @@
 import type { Combo, Step } from '@stackbench/report';
-import type { StepProgress } from './step-runner.js';
+import type { StepProgress } from '@stackbench/loadtests';
 
 export interface ProgressStream {
   write(text: string): unknown;
@@ -43,33 +43,37 @@ export class Progress {
   }
 
   /** `p.elapsedMs` counts from the start of the step's measured window; `totalMs` is that window's length. */
-  live(step: number, users: number, totalMs: number, p: StepProgress): void {
+  live(step: number, load: number, totalMs: number, p: StepProgress): void {
     if (!this.tty) return;
     const now = Date.now();
     if (now - this.lastLive < 250) return;
     this.lastLive = now;
     const pct = totalMs > 0 ? Math.min(100, (p.elapsedMs / totalMs) * 100) : 0;
-    const text = `      step ${step} · ${users} users · ${f1(p.elapsedMs / 1000)}/${f1(totalMs / 1000)} s (${f0(pct)} %) · ${f0(p.requests)} req · ${f0(p.rps)} rps · p95 ${f1(p.p95Ms)} ms`;
+    const text = `      step ${step} · load ${load} · ${f1(p.elapsedMs / 1000)}/${f1(totalMs / 1000)} s (${f0(pct)} %) · ${f0(p.requests)} req · ${f0(p.rps)} rps · p95 ${f1(p.p95Ms)} ms`;
     const width = (this.out.columns ?? 120) - 1;
     this.out.write(`\r\x1b[2K${text.slice(0, width)}`);
     this.liveShown = true;
   }
 
-  step(index: number, step: Step & { phase?: string; reasons?: string[]; driverBoundReasons?: string[] }): void {
-    const app = step.app ? `  app cpu ${f0(step.app.cpuPct)} % rss ${f0(step.app.rssMiB)} MiB` : '';
-    const verdict = step.passed ? 'pass' : `FAIL${step.reasons?.length ? ` (${step.reasons.join('; ')})` : ''}`;
-    const bound = step.driverBound ? `  DRIVER-BOUND${step.driverBoundReasons?.length ? ` (${step.driverBoundReasons.join('; ')})` : ''}` : '';
-    const users = String(step.users).padStart(4);
+  step(index: number, step: Step): void {
+    const app = step.app ? `  app ${f0(step.app.cpuPct)} % cpu${step.app.rssMiB !== null ? ` ${f0(step.app.rssMiB)} MiB` : ''}` : '';
+    const db = step.db ? `  db ${f0(step.db.cpuPct)} % cpu` : '';
+    const gen = `  gen ${f0(step.driver.cpuPct)} %`;
+    const server = step.serverMs ? ` (server ${f1(step.serverMs.p95)})` : '';
+    const verdict = step.passed ? 'pass' : `FAIL${step.reasons.length ? ` (${step.reasons.join('; ')})` : ''}`;
+    const bound = step.driverBound ? `  DRIVER-BOUND (${step.driverBoundReasons.join('; ')})` : '';
+    const unit = step.model === 'open' ? '/s' : ' users';
     this.line(
-      `      step ${String(index).padStart(2)} ${users} users  ${f0(step.rps).padStart(6)} rps  p95 ${f1(step.latencyMs.p95).padStart(6)} ms  p99 ${f1(step.latencyMs.p99).padStart(6)} ms  err ${(step.errorRate * 100).toFixed(2)} %${app}  ${verdict}${bound}`,
+      `      step ${String(index).padStart(2)} ${String(step.load).padStart(5)}${unit}  ${f0(step.rps).padStart(6)} rps  p95 ${f1(step.latencyMs.p95).padStart(6)} ms${server}  err ${(step.errorRate * 100).toFixed(2)} %${app}${db}${gen}  ${verdict}${bound}`,
     );
   }
 
   comboEnd(combo: Combo): void {
     if (combo.status === 'measured') {
-      const bp = combo.breakpoint ? `breakpoint ${combo.breakpoint.users} users (${f0(combo.breakpoint.rps)} rps, p95 ${f1(combo.breakpoint.p95Ms)} ms)` : 'no breakpoint: the first step already failed';
+      const bp = combo.breakpoint ? `breakpoint ${combo.breakpoint.load} (${f0(combo.breakpoint.rps)} rps, p95 ${f1(combo.breakpoint.p95Ms)} ms)` : 'no breakpoint: the first step already failed';
+      const cost = combo.cost ? `; cost at ${combo.cost.load}: app ${f0(combo.cost.appCpuUsPerRequest ?? NaN)} µs, db ${f0(combo.cost.dbCpuUsPerRequest ?? NaN)} µs per request` : '';
       const integrity = combo.integrity ? (combo.integrity.ok ? `data ok (${combo.integrity.orders} order${combo.integrity.orders === 1 ? '' : 's'})` : `DATA PROBLEMS: ${combo.integrity.problems.slice(0, 3).join('; ')}`) : 'data not audited';
-      this.line(`      => ${bp}; ${integrity}${combo.reason ? `\n      note: ${combo.reason}` : ''}`);
+      this.line(`      => ${bp}${cost}; ${integrity}${combo.reason ? `\n      note: ${combo.reason}` : ''}`);
     } else {
       this.line(`      => ${combo.status.toUpperCase()}: ${combo.reason ?? ''}`);
     }
@@ -88,15 +92,15 @@ export function summaryTable(combos: Combo[], repeats = 1): string {
   const rows = combos.map((c) => [
     comboLabel(c, repeats),
     c.status,
-    c.breakpoint ? String(c.breakpoint.users) : '-',
+    c.breakpoint ? String(c.breakpoint.load) : '-',
     c.breakpoint ? f0(c.breakpoint.rps) : '-',
     c.breakpoint ? f1(c.breakpoint.p95Ms) : '-',
     c.appUsage ? f0(c.appUsage.avgCpuPct) : '-',
-    c.appUsage ? f0(c.appUsage.peakRssMiB) : '-',
+    c.appUsage?.peakRssMiB != null ? f0(c.appUsage.peakRssMiB) : '-',
     c.integrity ? (c.integrity.ok ? 'ok' : 'PROBLEMS') : '-',
     c.steps.some((s) => s.driverBound) ? 'yes' : '',
   ]);
-  const head = ['combination', 'status', 'users', 'rps', 'p95 ms', 'cpu %', 'rss MiB', 'data', 'driver-bound'];
+  const head = ['combination', 'status', 'breakpoint', 'rps', 'p95 ms', 'cpu %', 'rss MiB', 'data', 'driver-bound'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => r.map((cell, i) => (i === 0 || i === 1 || i === 7 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');

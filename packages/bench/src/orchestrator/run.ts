@@ -1,19 +1,28 @@
 import { runContractSuite, send } from '@stackbench/contract/suite';
 import { resetDatabase } from '@stackbench/db';
-import { evaluateStep, Planner, type LatencyStat, type PlannedStep, type Verdict } from '@stackbench/loadtests';
-import { ENDPOINTS, RESULTS_SCHEMA_VERSION, type Breakpoint, type Combo, type Endpoint, type Environment, type Results, type Step } from '@stackbench/report';
+import {
+  evaluateStep,
+  judgeDriver,
+  Planner,
+  UsageSampler,
+  type CreatedOrder,
+  type LatencyStat,
+  type LoadEngine,
+  type PlannedStep,
+  type StepRun,
+  type UsageReader,
+  type UsageWindow,
+} from '@stackbench/loadtests';
+import { RESULTS_SCHEMA_VERSION, type Breakpoint, type Combo, type Cost, type Environment, type ResourceUse, type Results, type Step } from '@stackbench/report';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAppProcess, type AppProcess } from '../app-process.js';
-import { auditData, type SeenOrder } from './audit.js';
+import { auditData } from './audit.js';
 import type { BenchConfig, ComboRun } from './config.js';
 import { pinProcess, type CpuLayout } from './cpu-layout.js';
-import { collectEnvironment } from './environment.js';
 import { comboLabel, Progress, summaryTable } from './progress.js';
-import { ProcessSampler, sampleIndexAt } from './proc-sampler.js';
 import { writeResults } from './results-file.js';
-import type { StepMeasurement, StepRunner } from './step-runner.js';
 
 /** Time limits of the phases around the load (the load itself is bounded per step, see stepBudgetMs). */
 export const LIMITS = {
@@ -23,31 +32,28 @@ export const LIMITS = {
   resetMs: 30_000,
   auditMs: 60_000,
   stopGraceMs: 5_000,
-  /** After the budget of a step: how long an aborted driver may take to hand back. */
+  /** After the budget of a step: how long an aborted engine may take to hand back. */
   abortGraceMs: 5_000,
 };
 
-/** A step's extra fields beyond results.json's Step (the schema allows them; the report ignores them). */
-export type StepRecord = Step & {
-  /** Execution order within the combination (steps are stored sorted by users). */
-  order: number;
-  phase: PlannedStep['phase'];
-  errorsByKind: Record<string, number>;
-  /** Why the step failed the threshold (absent when it passed). */
-  reasons?: string[];
-  /** Why the driver flagged itself as the bottleneck (absent when it did not). */
-  driverBoundReasons?: string[];
-  /** The driver's first few error descriptions (absent when there were no errors). */
-  errorSamples?: string[];
-  /** The step ended at its request cap, not its duration. */
-  maxRequestsReached?: boolean;
-};
+/** How the app and PostgreSQL are confined and read: a cgroup each under the envelope, /proc otherwise. */
+export interface Resources {
+  /** Puts a freshly spawned app process into its share of the machine (no-op without an envelope). */
+  confineApp(pid: number): void;
+  /** Reads the app's usage (a cgroup, or the process and its children). */
+  appReader(pid: number): UsageReader;
+  /** PostgreSQL's usage for the whole run (null when it cannot be read: a DATABASE_URL elsewhere). */
+  db: UsageSampler | null;
+  /** CPUs this run may use. */
+  machineCores: number;
+}
 
 export interface OrchestratorContext {
   config: BenchConfig;
-  runner: StepRunner;
+  engine: LoadEngine;
   databaseUrl: string;
   layout: CpuLayout;
+  resources: Resources;
   progress: Progress;
   /** Aborted on Ctrl-C: the current step stops, the app is stopped, what was measured is written. */
   signal: AbortSignal;
@@ -74,9 +80,10 @@ export function requestTimeoutMs(config: Pick<BenchConfig, 'threshold'>): number
   return Math.min(30_000, Math.max(2_000, Math.round(limit * 20)));
 }
 
-/** Upper bound of requests in one step (a safety net against a runaway loop, far above what loopback can serve). */
-export function maxRequests(users: number, step: Pick<PlannedStep, 'stepSeconds' | 'warmupSeconds'>): number {
-  return Math.ceil(users * (step.stepSeconds + step.warmupSeconds) * 5000);
+/** Upper bound of requests in one step, warm-up included (a safety net, far above what loopback can serve). */
+export function maxRequests(load: number, step: Pick<PlannedStep, 'stepSeconds' | 'warmupSeconds' | 'model'>): number {
+  const perSecond = step.model === 'open' ? load * 8 : load * 5000;
+  return Math.ceil(perSecond * (step.stepSeconds + step.warmupSeconds)) + 1000;
 }
 
 /** Wall-clock budget of one step: warm-up + measurement + one request timeout + 15 s (k6 start-up, teardown). */
@@ -109,50 +116,58 @@ export async function waitHealthy(baseUrl: string, timeoutMs: number, signal?: A
   throw new Error(`GET /health did not answer 200 within ${timeoutMs / 1000} s (${last})`);
 }
 
-const num = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0);
-const r2 = (n: number) => Math.round(n * 100) / 100;
 const r1 = (n: number) => Math.round(n * 10) / 10;
 
-function latency(l: Partial<Record<LatencyStat, number>> | undefined): Step['latencyMs'] {
-  return { avg: r2(num(l?.avg)), p50: r2(num(l?.p50)), p90: r2(num(l?.p90)), p95: r2(num(l?.p95)), p99: r2(num(l?.p99)), max: r2(num(l?.max)) };
+/** The app's or PostgreSQL's usage over a step's window, per request. */
+export function resourceUse(window: UsageWindow | null, requests: number): ResourceUse | null {
+  if (!window) return null;
+  return {
+    cpuPct: r1(window.cpuPct),
+    cpuUsPerRequest: requests > 0 ? r1((window.cpuSeconds * 1e6) / requests) : null,
+    rssMiB: window.peakRssMiB === null ? null : r1(window.peakRssMiB),
+    throttledPct: window.throttledPct === null ? null : r1(window.throttledPct),
+  };
 }
 
-/** A driver measurement, the app's usage over the measured part of the step, and the verdict, as a results.json step. */
-export function toStep(
-  m: StepMeasurement,
-  app: { cpuPct: number; peakRssMiB: number } | null,
-  verdict: Verdict,
-  planned: Pick<PlannedStep, 'index' | 'phase'>,
-): StepRecord {
-  const endpoints: Step['endpoints'] = {};
-  for (const [name, e] of Object.entries(m.endpoints ?? {})) {
-    if (!(ENDPOINTS as readonly string[]).includes(name)) continue;
-    endpoints[name as Endpoint] = { requests: Math.round(num(e.requests)), errors: Math.round(num(e.errors)), latencyMs: latency(e.latencyMs) };
-  }
-  const requests = Math.round(num(m.requests));
-  const errors = Math.round(num(m.errors));
-  const step: StepRecord = {
-    users: m.users,
-    seconds: r2(num(m.seconds)),
-    requests,
-    rps: r1(num(m.rps)),
-    errors,
-    errorRate: requests > 0 ? Math.min(1, Math.round((errors / requests) * 1e6) / 1e6) : 0,
-    latencyMs: latency(m.latencyMs),
-    endpoints,
-    app: app ? { cpuPct: r1(num(app.cpuPct)), rssMiB: r1(num(app.peakRssMiB)) } : null,
-    driver: m.driver ? { eventLoopDelayP99Ms: r2(num(m.driver.eventLoopDelayP99Ms)), cpuPct: r1(num(m.driver.cpuPct)) } : null,
-    driverBound: m.driverBound === true,
-    passed: verdict.passed,
+/** A measurement, the resources of its window and the verdicts, as a results.json step. */
+export function toStep(run: StepRun, planned: Pick<PlannedStep, 'index' | 'phase'>, ctx: Pick<OrchestratorContext, 'config' | 'resources'>, app: UsageWindow | null, db: UsageWindow | null): Step {
+  const m = run.measurement;
+  const verdict = evaluateStep({ requests: m.requests, errors: m.errors, errorRate: m.errorRate, latencyMs: m.latencyMs as Record<LatencyStat, number> }, ctx.config.threshold);
+  const judgement = judgeDriver({
+    driverCpuPct: m.driver.cpuPct,
+    parallelism: m.driver.parallelism,
+    eventLoopDelayP99Ms: m.driver.eventLoopDelayP99Ms,
+    machineCores: ctx.resources.machineCores,
+    appCpuPct: app?.cpuPct ?? null,
+    dbCpuPct: db?.cpuPct ?? null,
+  });
+  return {
+    ...m,
     order: planned.index + 1,
     phase: planned.phase,
-    errorsByKind: { ...(m.errorsByKind ?? {}) },
+    passed: verdict.passed,
+    reasons: verdict.reasons,
+    driverBound: judgement.bound,
+    driverBoundReasons: judgement.reasons,
+    app: resourceUse(app, m.requests),
+    db: resourceUse(db, m.requests),
   };
-  if (!verdict.passed) step.reasons = verdict.reasons;
-  if (step.driverBound && m.driver?.reasons?.length) step.driverBoundReasons = m.driver.reasons;
-  if (m.errorSamples?.length) step.errorSamples = m.errorSamples.slice(0, 5);
-  if (m.maxRequestsReached) step.maxRequestsReached = true;
-  return step;
+}
+
+/** The breakpoint step's figures. */
+export function breakpointOf(steps: Step[], load: number | null): Breakpoint | null {
+  if (load === null) return null;
+  const s = steps.filter((x) => x.load === load && x.passed).pop();
+  if (!s) return null;
+  return { load: s.load, rps: s.rps, p95Ms: s.latencyMs.p95, p99Ms: s.latencyMs.p99, avgMs: s.latencyMs.avg, serverP95Ms: s.serverMs?.p95 ?? null, driverBound: s.driverBound };
+}
+
+/** Cost per request at `costAt`: that step when it passed, else the highest passing step below it. */
+export function costOf(steps: Step[], costAt: number): Cost | null {
+  const passing = steps.filter((s) => s.passed && s.load <= costAt).sort((a, b) => b.load - a.load || b.order - a.order);
+  const s = passing[0];
+  if (!s) return null;
+  return { load: s.load, exact: s.load === costAt, rps: s.rps, appCpuUsPerRequest: s.app?.cpuUsPerRequest ?? null, dbCpuUsPerRequest: s.db?.cpuUsPerRequest ?? null };
 }
 
 function slug(run: ComboRun, index: number): string {
@@ -160,231 +175,285 @@ function slug(run: ComboRun, index: number): string {
 }
 
 function lastLines(text: string, n = 6): string {
-  const lines = text.trim().split('\n').filter(Boolean);
-  return lines.slice(-n).join(' | ');
+  return text.trim().split('\n').filter(Boolean).slice(-n).join(' | ');
 }
 
-/**
- * One combination, start to finish: fresh seeded database, app started (pinned when the layout says so) and healthy,
- * contract suite (failing: `unverified`, not loaded), database reset again, stepped load from the planner until the
- * threshold breaks (each step sampled for the app's CPU and RSS), app still healthy, data audited, app stopped.
- * Never throws for a problem of the app: a crash, a hang or a timeout is a `failed` combination with a reason.
- */
-export async function runCombination(run: ComboRun, index: number, total: number, ctx: OrchestratorContext): Promise<Combo> {
-  const { config, progress } = ctx;
-  const combo: Combo = {
-    app: run.app.name,
-    store: run.store,
-    conn: run.conn,
-    poolSize: run.conn === 'pool' ? config.poolSize : null,
-    runtime: run.runtime.version,
-    repeat: run.repeat,
-    status: 'failed',
-    reason: 'not run',
-    breakpoint: null,
-    steps: [],
-    appUsage: null,
-    integrity: null,
-  };
-  const notes: string[] = [];
-  const steps: StepRecord[] = [];
-  const logFile = join(ctx.logDir, `${slug(run, index)}.log`);
-  const log = (line: string) => {
+const firstLine = (err: unknown) => (err as Error).message.split('\n')[0]!;
+
+/** Thrown by a phase to end the combination with a status and a reason (never for a bug). */
+class ComboEnd extends Error {
+  constructor(
+    readonly status: Combo['status'],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One combination's state while it runs. */
+class ComboRunState {
+  readonly combo: Combo;
+  readonly notes: string[] = [];
+  readonly steps: Step[] = [];
+  readonly seen: CreatedOrder[] = [];
+  app: AppProcess | undefined;
+  appSampler: UsageSampler | undefined;
+  stopping = false;
+  exitedEarly: string | undefined;
+
+  constructor(
+    readonly run: ComboRun,
+    readonly ctx: OrchestratorContext,
+    readonly logFile: string,
+  ) {
+    this.combo = {
+      app: run.app.name,
+      store: run.store,
+      conn: run.conn,
+      poolSize: run.conn === 'pool' ? ctx.config.poolSize : null,
+      runtime: run.runtime.version,
+      repeat: run.repeat,
+      status: 'failed',
+      reason: 'not run',
+      breakpoint: null,
+      steps: [],
+      appUsage: null,
+      cost: null,
+      integrity: null,
+    };
+  }
+
+  log(line: string): void {
     try {
-      appendFileSync(logFile, line + '\n');
+      appendFileSync(this.logFile, line + '\n');
     } catch {
       /* logging never breaks a run */
     }
-  };
-  progress.comboStart(index, total, comboLabel(combo, config.repeats));
+  }
 
-  let app: AppProcess | undefined;
-  let sampler: ProcessSampler | undefined;
-  let stopping = false;
-  let exitedEarly: string | undefined;
-  const finish = (status: Combo['status'], reason?: string): Combo => {
-    combo.status = status;
-    const all = [reason, ...notes].filter((s): s is string => Boolean(s));
-    if (all.length > 0) combo.reason = all.join('; ');
-    else delete combo.reason;
-    combo.steps = [...steps].sort((a, b) => a.users - b.users || a.order - b.order);
-    return combo;
-  };
-  const interrupted = () => finish('failed', `interrupted (Ctrl-C)${steps.length ? ` after ${steps.length} step${steps.length === 1 ? '' : 's'}; steps so far kept` : ''}`);
+  checkInterrupted(): void {
+    if (this.ctx.signal.aborted) {
+      const kept = this.steps.length ? ` after ${this.steps.length} step${this.steps.length === 1 ? '' : 's'}; steps so far kept` : '';
+      throw new ComboEnd('failed', `interrupted (Ctrl-C)${kept}`);
+    }
+  }
 
+  crashed(during: string): ComboEnd {
+    return new ComboEnd('failed', `${this.exitedEarly} ${during}: ${lastLines(this.app?.output() ?? '')}`);
+  }
+
+  finish(status: Combo['status'], reason?: string): Combo {
+    const all = [reason, ...this.notes].filter((s): s is string => Boolean(s));
+    this.combo.status = status;
+    if (all.length > 0) this.combo.reason = all.join('; ');
+    else delete this.combo.reason;
+    this.combo.steps = [...this.steps].sort((a, b) => a.load - b.load || a.order - b.order);
+    return this.combo;
+  }
+}
+
+// ---- the phases of a combination ------------------------------------------------------------------------------
+
+async function resetPhase(s: ComboRunState, url: string, when: string): Promise<void> {
   try {
-    if (ctx.signal.aborted) return interrupted();
-    try {
-      await withTimeout(resetDatabase(ctx.databaseUrl, { products: config.products }), LIMITS.resetMs, `database reset took over ${LIMITS.resetMs / 1000} s`);
-    } catch (err) {
-      return finish('failed', `database reset failed: ${(err as Error).message.split('\n')[0]}`);
-    }
+    await withTimeout(resetDatabase(url, { products: s.ctx.config.products }), LIMITS.resetMs, `database reset took over ${LIMITS.resetMs / 1000} s`);
+  } catch (err) {
+    throw new ComboEnd('failed', `database reset ${when}failed: ${firstLine(err)}`);
+  }
+}
 
-    // Start and health.
-    try {
-      app = await startAppProcess({
-        app: run.app,
-        store: run.store,
-        conn: run.conn,
-        poolSize: config.poolSize,
-        databaseUrl: ctx.databaseUrl,
-        port: 0,
-        nodeBinary: run.runtime.binary,
-        onOutput: log,
-        startTimeoutMs: LIMITS.appStartMs,
-      });
-    } catch (err) {
-      const [first, ...rest] = (err as Error).message.split('\n');
-      return finish('failed', `did not start: ${first}${rest.length ? ` (${lastLines(rest.join('\n'))})` : ''}`);
-    }
-    void app.exited.then(({ code, signal }) => {
-      if (!stopping) exitedEarly = `app exited (${signal ?? `code ${code}`})`;
+async function startPhase(s: ComboRunState): Promise<AppProcess> {
+  const { ctx, run } = s;
+  let app: AppProcess;
+  try {
+    app = await startAppProcess({
+      app: run.app,
+      store: run.store,
+      conn: run.conn,
+      poolSize: ctx.config.poolSize,
+      databaseUrl: ctx.databaseUrl,
+      port: 0,
+      nodeBinary: run.runtime.binary,
+      onSpawn: (pid) => ctx.resources.confineApp(pid),
+      onOutput: (line) => s.log(line),
+      startTimeoutMs: LIMITS.appStartMs,
     });
-    if (ctx.layout.mode === 'pinned' && ctx.layout.appCpu !== null) {
-      if (!(await pinProcess(app.pid, ctx.layout.appCpu))) notes.push(`could not pin the app to cpu ${ctx.layout.appCpu}`);
+  } catch (err) {
+    const [first, ...rest] = (err as Error).message.split('\n');
+    throw new ComboEnd('failed', `did not start: ${first}${rest.length ? ` (${lastLines(rest.join('\n'))})` : ''}`);
+  }
+  s.app = app;
+  void app.exited.then(({ code, signal }) => {
+    if (!s.stopping) s.exitedEarly = `app exited (${signal ?? `code ${code}`})`;
+  });
+  if (ctx.layout.mode === 'pinned' && ctx.layout.appCpu !== null && !(await pinProcess(app.pid, ctx.layout.appCpu))) {
+    s.notes.push(`could not pin the app to cpu ${ctx.layout.appCpu}`);
+  }
+  try {
+    await waitHealthy(app.url, LIMITS.healthMs, ctx.signal);
+  } catch (err) {
+    s.checkInterrupted();
+    throw s.exitedEarly ? s.crashed('before it was healthy') : new ComboEnd('failed', (err as Error).message);
+  }
+  return app;
+}
+
+/** Only a stack that passes the contract is measured. */
+async function verifyPhase(s: ComboRunState, app: AppProcess): Promise<void> {
+  s.ctx.progress.note('verify: contract suite ...');
+  let report;
+  try {
+    report = await withTimeout(runContractSuite(app.url), LIMITS.verifyMs, `the contract suite did not finish within ${LIMITS.verifyMs / 1000} s (app hanging?)`);
+  } catch (err) {
+    s.checkInterrupted();
+    throw s.exitedEarly ? s.crashed('during verification') : new ComboEnd('failed', `verification: ${firstLine(err)}`);
+  }
+  s.checkInterrupted();
+  if (s.exitedEarly) throw s.crashed('during verification');
+  if (report.failed > 0) {
+    const failed = report.results.filter((r) => !r.ok);
+    for (const r of failed) s.log(`contract check failed: ${r.name}: ${r.error ?? ''}`);
+    throw new ComboEnd('unverified', `failed ${report.failed} of ${report.results.length} contract checks: ${failed.map((r) => r.name).join('; ')}`);
+  }
+  s.ctx.progress.note(`verify: ${report.passed}/${report.results.length} contract checks passed`);
+}
+
+/** One step: the engine runs it, the app's and PostgreSQL's usage over the same window are read, it is judged. */
+async function stepPhase(s: ComboRunState, app: AppProcess, planned: PlannedStep): Promise<Step> {
+  const { ctx } = s;
+  const config = ctx.config;
+  const stepNo = planned.index + 1;
+  const timeoutMs = requestTimeoutMs(config);
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  void app.exited.then(onAbort);
+  s.appSampler!.sample();
+  ctx.resources.db?.sample();
+  try {
+    const durationMs = Math.round(planned.stepSeconds * 1000);
+    const stepPromise = ctx.engine.runStep({
+      baseUrl: app.url,
+      model: planned.model,
+      load: planned.load,
+      durationMs,
+      warmupMs: Math.round(planned.warmupSeconds * 1000),
+      thinkMs: config.thinkMs,
+      productCount: config.products,
+      maxRequests: maxRequests(planned.load, planned),
+      requestTimeoutMs: timeoutMs,
+      signal: controller.signal,
+      onProgress: (p) => ctx.progress.live(stepNo, planned.load, durationMs, p),
+    });
+    const budget = stepBudgetMs(planned, timeoutMs);
+    const run = await withTimeout(stepPromise, budget, 'over budget').catch(async (err) => {
+      if (!(err instanceof TimeoutError)) throw err;
+      controller.abort();
+      return withTimeout(stepPromise, LIMITS.abortGraceMs, `the engine did not finish step ${stepNo} within ${(budget + LIMITS.abortGraceMs) / 1000} s`);
+    });
+    s.appSampler!.sample();
+    ctx.resources.db?.sample();
+    for (const o of run.createdOrders) s.seen.push(o);
+    const appWindow = s.appSampler!.window(run.window.startMs, run.window.endMs);
+    const dbWindow = ctx.resources.db?.window(run.window.startMs, run.window.endMs) ?? null;
+    return toStep(run, planned, ctx, appWindow, dbWindow);
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The planner's steps until the threshold breaks; returns why the loop stopped early, if it did. */
+async function loadPhase(s: ComboRunState, app: AppProcess): Promise<string | undefined> {
+  const { ctx } = s;
+  s.appSampler = new UsageSampler(ctx.resources.appReader(app.pid)).start();
+  const planner = new Planner(ctx.config.profile, ctx.config.model);
+  for (let planned = planner.next(); planned; planned = planner.next()) {
+    s.checkInterrupted();
+    if (s.exitedEarly) return undefined;
+    let step: Step;
+    try {
+      step = await stepPhase(s, app, planned);
+    } catch (err) {
+      s.checkInterrupted();
+      if (s.exitedEarly) return undefined;
+      planner.abort();
+      return `step ${planned.index + 1} (${planned.load} ${planned.model === 'open' ? 'journeys/s' : 'users'}): ${firstLine(err)}`;
     }
+    s.checkInterrupted();
+    if (s.exitedEarly) return undefined; // a step cut short by a crash is not a measurement
+    planner.record(step.passed);
+    s.steps.push(step);
+    ctx.progress.step(planned.index + 1, step);
+  }
+  const outcome = planner.outcome();
+  s.combo.breakpoint = breakpointOf(s.steps, outcome.breakpoint);
+  s.combo.cost = costOf(s.steps, ctx.config.profile[ctx.config.model].costAt);
+  if (outcome.capped) s.notes.push(`capped: every step up to ${ctx.config.profile[ctx.config.model].max} passed, the real breakpoint is higher`);
+  const bound = s.steps.filter((x) => x.driverBound).map((x) => x.load);
+  if (bound.length > 0) s.notes.push(`driver-bound at ${bound.join(', ')}: the load generator, not the app, may have limited those steps`);
+  return undefined;
+}
+
+/** After the load: still answering? And the data it left behind. */
+async function checkPhase(s: ComboRunState, app: AppProcess): Promise<string | undefined> {
+  const { ctx } = s;
+  let health: string | undefined;
+  if (!s.exitedEarly) {
     try {
       await waitHealthy(app.url, LIMITS.healthMs, ctx.signal);
     } catch (err) {
-      if (ctx.signal.aborted) return interrupted();
-      return finish('failed', exitedEarly ? `${exitedEarly} before it was healthy: ${lastLines(app.output())}` : (err as Error).message);
+      s.checkInterrupted();
+      health = `app stopped answering after the steps: ${(err as Error).message}`;
     }
-
-    // Verify: only a stack that passes the contract is measured.
-    progress.note('verify: contract suite ...');
-    let report;
-    try {
-      report = await withTimeout(runContractSuite(app.url), LIMITS.verifyMs, `the contract suite did not finish within ${LIMITS.verifyMs / 1000} s (app hanging?)`);
-    } catch (err) {
-      if (ctx.signal.aborted) return interrupted();
-      return finish('failed', exitedEarly ? `${exitedEarly} during verification: ${lastLines(app.output())}` : `verification: ${(err as Error).message.split('\n')[0]}`);
-    }
-    if (ctx.signal.aborted) return interrupted();
-    if (exitedEarly) return finish('failed', `${exitedEarly} during verification: ${lastLines(app.output())}`);
-    if (report.failed > 0) {
-      const names = report.results.filter((r) => !r.ok).map((r) => r.name);
-      for (const r of report.results.filter((x) => !x.ok)) log(`contract check failed: ${r.name}: ${r.error ?? ''}`);
-      return finish('unverified', `failed ${report.failed} of ${report.results.length} contract checks: ${names.join('; ')}`);
-    }
-    progress.note(`verify: ${report.passed}/${report.results.length} contract checks passed`);
-
-    // The suite placed orders: start the load from the seeded state again (same app process, same connections).
-    try {
-      await withTimeout(resetDatabase(withLockTimeout(ctx.databaseUrl), { products: config.products }), LIMITS.resetMs, `database reset took over ${LIMITS.resetMs / 1000} s`);
-    } catch (err) {
-      return finish('failed', `database reset after verification failed: ${(err as Error).message.split('\n')[0]}`);
-    }
-
-    // Stepped load.
-    sampler = new ProcessSampler(app.pid).start();
-    const loadStartIndex = sampler.mark();
-    const planner = new Planner(config.profile);
-    const seen: SeenOrder[] = [];
-    const timeoutMs = requestTimeoutMs(config);
-    let brokeOff: string | undefined;
-    for (let planned = planner.next(); planned; planned = planner.next()) {
-      if (ctx.signal.aborted) return interrupted();
-      if (exitedEarly) break;
-      const stepNo = planned.index + 1;
-      const warmupMs = Math.round(planned.warmupSeconds * 1000);
-      const durationMs = Math.round(planned.stepSeconds * 1000);
-      const controller = new AbortController();
-      const onAbort = () => controller.abort();
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
-      void app.exited.then(onAbort);
-      const t0 = performance.now();
-      sampler.sample();
-      let m: StepMeasurement;
-      try {
-        const stepPromise = ctx.runner.runStep({
-          baseUrl: app.url,
-          users: planned.users,
-          durationMs,
-          warmupMs,
-          thinkMs: config.thinkMs,
-          productCount: config.products,
-          maxRequests: maxRequests(planned.users, planned),
-          requestTimeoutMs: timeoutMs,
-          signal: controller.signal,
-          onProgress: (p) => progress.live(stepNo, planned.users, durationMs, p),
-        });
-        const budget = stepBudgetMs(planned, timeoutMs);
-        m = await withTimeout(stepPromise, budget, 'over budget').catch(async (err) => {
-          if (!(err instanceof TimeoutError)) throw err;
-          controller.abort();
-          return withTimeout(stepPromise, LIMITS.abortGraceMs, `the driver did not finish step ${stepNo} within ${(budget + LIMITS.abortGraceMs) / 1000} s`);
-        });
-      } catch (err) {
-        if (ctx.signal.aborted) return interrupted();
-        if (exitedEarly) break;
-        brokeOff = `step ${stepNo} (${planned.users} users): ${(err as Error).message.split('\n')[0]}`;
-        planner.abort();
-        break;
-      } finally {
-        ctx.signal.removeEventListener('abort', onAbort);
-      }
-      if (ctx.signal.aborted) return interrupted();
-      if (exitedEarly) break; // a step cut short by a crash is not a measurement
-      sampler.sample();
-      const window = sampler.window(sampleIndexAt(sampler.samples, t0 + warmupMs));
-      const verdict = evaluateStep(
-        { requests: m.requests, errors: m.errors, errorRate: m.errorRate, latencyMs: m.latencyMs as Record<LatencyStat, number> },
-        config.threshold,
-      );
-      planner.record(verdict.passed);
-      const step = toStep(m, window, verdict, planned);
-      steps.push(step);
-      for (const o of m.createdOrders ?? []) seen.push(o);
-      progress.step(stepNo, step);
-    }
-    sampler.sample();
-    const usage = sampler.window(loadStartIndex);
-    if (usage) combo.appUsage = { peakRssMiB: r1(usage.peakRssMiB), avgCpuPct: r1(usage.cpuPct) };
-
-    const outcome = planner.outcome();
-    if (outcome.breakpoint !== null) {
-      const s = steps.filter((x) => x.users === outcome.breakpoint && x.passed).pop();
-      if (s) combo.breakpoint = { users: s.users, rps: s.rps, p95Ms: s.latencyMs.p95, p99Ms: s.latencyMs.p99, avgMs: s.latencyMs.avg } satisfies Breakpoint;
-    }
-    if (outcome.capped) notes.push(`capped: every step up to ${config.profile.maxUsers} users passed, the real breakpoint is higher`);
-    const bound = steps.filter((s) => s.driverBound).map((s) => s.users);
-    if (bound.length > 0) notes.push(`driver-bound at ${bound.join(', ')} users: the load generator, not the app, may have limited those steps`);
-    if (config.driver === 'k6') notes.push('k6 does not report the orders it created: the audit checked database consistency only');
-
-    // Still alive and answering? A hung app fails here rather than pass as "measured".
-    let health: string | undefined;
-    if (!exitedEarly) {
-      try {
-        await waitHealthy(app.url, LIMITS.healthMs, ctx.signal);
-      } catch (err) {
-        if (ctx.signal.aborted) return interrupted();
-        health = `app stopped answering after the steps: ${(err as Error).message}`;
-      }
-    }
-
-    // The data the run left behind.
-    try {
-      combo.integrity = await withTimeout(auditData(ctx.databaseUrl, seen, { statementTimeoutMs: LIMITS.auditMs }), LIMITS.auditMs + 5000, 'audit timed out');
-    } catch (err) {
-      notes.push(`audit failed: ${(err as Error).message.split('\n')[0]}`);
-    }
-    if (combo.integrity && !combo.integrity.ok) notes.push(`data problems: ${combo.integrity.problems.length}`);
-
-    if (exitedEarly) {
-      const at = steps.length + 1;
-      return finish('failed', `${exitedEarly} during step ${at}: ${lastLines(app.output())}`);
-    }
-    if (brokeOff) return finish('failed', brokeOff);
-    if (health) return finish('failed', health);
-    return finish('measured');
+  }
+  if (ctx.engine.name === 'k6') s.notes.push('k6 does not report the orders it created: the audit checked database consistency only');
+  try {
+    s.combo.integrity = await withTimeout(auditData(ctx.databaseUrl, s.seen, { statementTimeoutMs: LIMITS.auditMs }), LIMITS.auditMs + 5000, 'audit timed out');
   } catch (err) {
+    s.notes.push(`audit could not run: ${firstLine(err)}`);
+  }
+  if (s.combo.integrity && !s.combo.integrity.ok) s.notes.push(`data problems: ${s.combo.integrity.problems.length}`);
+  return health;
+}
+
+/**
+ * One combination, start to finish: fresh seeded database, app started (confined to its envelope, pinned when the
+ * layout says so) and healthy, contract suite (failing: `unverified`, not loaded), database reset again, stepped load
+ * until the threshold breaks (each step with the app's and PostgreSQL's usage of its window), app still healthy, data
+ * audited, app stopped. Never throws for a problem of the app: a crash, a hang or a timeout is a `failed`
+ * combination with a reason.
+ */
+export async function runCombination(run: ComboRun, index: number, total: number, ctx: OrchestratorContext): Promise<Combo> {
+  const s = new ComboRunState(run, ctx, join(ctx.logDir, `${slug(run, index)}.log`));
+  ctx.progress.comboStart(index, total, comboLabel(s.combo, ctx.config.repeats));
+  try {
+    s.checkInterrupted();
+    await resetPhase(s, ctx.databaseUrl, '');
+    const app = await startPhase(s);
+    await verifyPhase(s, app);
+    // The suite placed orders: start the load from the seeded state again (same app process, same connections).
+    await resetPhase(s, withLockTimeout(ctx.databaseUrl), 'after verification ');
+    const brokeOff = await loadPhase(s, app);
+    if (s.appSampler) {
+      const first = s.appSampler.samples[0];
+      const last = s.appSampler.samples[s.appSampler.samples.length - 1];
+      const usage = first && last ? s.appSampler.window(first.t, last.t) : null;
+      if (usage) s.combo.appUsage = { peakRssMiB: usage.peakRssMiB === null ? null : r1(usage.peakRssMiB), avgCpuPct: r1(usage.cpuPct) };
+    }
+    const health = await checkPhase(s, app);
+    if (s.exitedEarly) throw s.crashed(`during step ${s.steps.length + 1}`);
+    if (brokeOff) return s.finish('failed', brokeOff);
+    if (health) return s.finish('failed', health);
+    return s.finish('measured');
+  } catch (err) {
+    if (err instanceof ComboEnd) return s.finish(err.status, err.message);
     // Anything unexpected (a bug, the database gone): recorded, and the run goes on.
-    return finish('failed', `unexpected error: ${(err as Error).message.split('\n')[0]}`);
+    return s.finish('failed', `unexpected error: ${firstLine(err)}`);
   } finally {
-    stopping = true;
-    sampler?.stop();
-    if (app) await app.stop(LIMITS.stopGraceMs).catch(() => undefined);
-    progress.comboEnd(combo);
+    s.stopping = true;
+    s.appSampler?.stop();
+    if (s.app) await s.app.stop(LIMITS.stopGraceMs).catch(() => undefined);
+    ctx.progress.comboEnd(s.combo);
   }
 }
 
@@ -394,37 +463,47 @@ export interface BenchOutcome {
   interrupted: boolean;
 }
 
+/** `<timestamp>-<random>`: unique per run. */
 export function newRunId(date = new Date()): string {
   return `${date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}-${randomBytes(3).toString('hex')}`;
 }
 
+/** results.json's method block, from the configuration. */
+export function methodOf(config: BenchConfig): Results['method'] {
+  const p = config.profile;
+  return {
+    engine: config.engine.name,
+    model: config.model,
+    profile: p.name,
+    preset: config.preset,
+    threshold: { text: config.threshold.text, latency: config.threshold.latency, errorRate: config.threshold.errorRate },
+    thinkMs: config.thinkMs,
+    stepSeconds: p.stepSeconds,
+    warmupSeconds: p.warmupSeconds,
+    initialWarmupSeconds: p.initialWarmupSeconds,
+    bisectSteps: p.bisectSteps,
+    repeats: config.repeats,
+    costAt: p[config.model].costAt,
+  };
+}
+
 /**
- * The whole run: environment recorded, each combination in order, results.json (schema-validated) rewritten after
- * every combination so an interrupted or crashed run keeps what it measured.
+ * The whole run: each combination in order, results.json (schema-validated) rewritten after every combination so
+ * an interrupted or crashed run keeps what it measured.
  */
-export async function runBench(ctx: Omit<OrchestratorContext, 'logDir'> & { environment?: Environment }): Promise<BenchOutcome> {
+export async function runBench(ctx: Omit<OrchestratorContext, 'logDir'> & { environment: Environment }): Promise<BenchOutcome> {
   const { config, progress } = ctx;
   const startedAt = new Date();
   const logDir = join(config.outDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const environment = ctx.environment ?? (await collectEnvironment({ databaseUrl: ctx.databaseUrl, cpuLayout: ctx.layout.description }));
   const results: Results = {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     runId: newRunId(startedAt),
     startedAt: startedAt.toISOString(),
     finishedAt: startedAt.toISOString(),
     command: config.command,
-    environment,
-    method: {
-      driver: config.driver,
-      profile: config.profile.name,
-      threshold: config.thresholdText,
-      maxErrorRate: config.threshold.errorRate.limit,
-      thinkMs: config.thinkMs,
-      stepSeconds: config.profile.stepSeconds,
-      warmupSeconds: config.profile.warmupSeconds,
-      repeats: config.repeats,
-    },
+    environment: ctx.environment,
+    method: methodOf(config),
     combos: [],
   };
   let resultsFile = writeResults(config.outDir, results);
@@ -432,8 +511,7 @@ export async function runBench(ctx: Omit<OrchestratorContext, 'logDir'> & { envi
   const total = config.runs.length;
   for (let i = 0; i < total; i++) {
     if (ctx.signal.aborted) break;
-    const combo = await runCombination(config.runs[i]!, i + 1, total, full);
-    results.combos.push(combo);
+    results.combos.push(await runCombination(config.runs[i]!, i + 1, total, full));
     results.finishedAt = new Date().toISOString();
     resultsFile = writeResults(config.outDir, results);
   }

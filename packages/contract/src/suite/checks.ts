@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { ERROR_STATUS, FIELD_MESSAGES, INT32_MAX, JSON_CONTENT_TYPE, MAX_BODY_BYTES, type ErrorCode } from '../errors.js';
+import { parseServerTiming, SERVER_TIMING_HEADER } from '../server-timing.js';
 import type { Order, Product, ProductPage } from '../types.js';
 import { send, type RawRequest, type RawResponse } from './http.js';
 
@@ -36,6 +37,13 @@ export function expectError(res: RawResponse, code: ErrorCode, message?: string)
   assert.equal(typeof body.error?.message, 'string');
   assert.ok((body.error?.message as string).length > 0, 'error message is not empty');
   if (message !== undefined) assert.equal(body.error?.message, message);
+}
+
+/** Asserts `Server-Timing: app;dur=N.NNN` (one metric, milliseconds with 3 decimals, not negative). */
+export function expectServerTiming(res: RawResponse, what: string): void {
+  const value = res.headers[SERVER_TIMING_HEADER];
+  const ms = parseServerTiming(value);
+  assert.ok(ms !== undefined && Number.isFinite(ms), `${what} -> ${res.status}: Server-Timing is ${JSON.stringify(value)}, expected "app;dur=<ms with 3 decimals>"`);
 }
 
 function expectOk<T>(res: RawResponse, status = 200): T {
@@ -300,6 +308,43 @@ export const contractChecks: ContractCheck[] = [
       `body exceeds ${MAX_BODY_BYTES} bytes`,
     );
     assert.deepEqual(await getProduct(ctx, product.id), product);
+  }),
+
+  check('every response, errors included, carries Server-Timing: app;dur=<ms>', async (ctx) => {
+    const product = await productWithStock(ctx, 1);
+    const low = (await firstPage(ctx)).find((p) => p.stock - p.sold < 100);
+    assert.ok(low, 'the first page holds a low-stock product (seeded catalog)');
+    const order = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }): RawRequest => ({
+      method: 'POST',
+      path: '/orders',
+      headers,
+      body,
+    });
+    const big = JSON.stringify({ productId: product.id, quantity: 1, pad: 'x'.repeat(MAX_BODY_BYTES) });
+    const requests: RawRequest[] = [
+      { method: 'GET', path: '/health' },
+      { method: 'GET', path: '/products?limit=2' },
+      { method: 'GET', path: `/products/${product.id}` },
+      { method: 'HEAD', path: `/products/${product.id}` },
+      order(JSON.stringify({ productId: product.id, quantity: 1 })),
+      { method: 'GET', path: `/orders/${INT32_MAX}` },
+      { method: 'GET', path: '/products/abc' },
+      { method: 'GET', path: '/products?limit=0' },
+      order('{"productId": 1,'),
+      order(JSON.stringify({ productId: low.id, quantity: low.stock - low.sold + 1 })),
+      order(JSON.stringify({ productId: product.id, quantity: 1 }), { 'content-type': 'text/plain' }),
+      order(big),
+      { ...order(big), chunked: true },
+      { method: 'DELETE', path: '/products' },
+      { method: 'GET', path: '/nope' },
+    ];
+    const statuses = new Set<number>();
+    for (const req of requests) {
+      const res = await ctx.send(req);
+      statuses.add(res.status);
+      expectServerTiming(res, `${req.method} ${req.path}${req.chunked ? ' (chunked)' : ''}`);
+    }
+    assert.deepEqual([...statuses].sort(), [200, 201, 400, 404, 405, 409, 413, 415], 'the requests covered every status');
   }),
 
   check('unknown routes are 404 not_found; a known path with another method is 405 with Allow', async (ctx) => {

@@ -1,7 +1,7 @@
 import { contractChecks, type CheckContext, type ContractCheck } from './checks.js';
 import { send } from './http.js';
 
-export { contractChecks, expectError, expectJsonContentType } from './checks.js';
+export { contractChecks, expectError, expectJsonContentType, expectServerTiming } from './checks.js';
 export type { CheckContext, ContractCheck } from './checks.js';
 export { send } from './http.js';
 export type { RawRequest, RawResponse } from './http.js';

@@ -10,8 +10,8 @@
  *   4. `order_view`  GET  /orders/:id                 (the order just created)                             -> 200
  *
  * The journey is an explicit step machine ({@link UserIteration}): an engine asks it for the first request, performs
- * it, feeds the response back and gets the next request (or the end of the iteration). {@link runIterationSync} and
- * {@link runIterationAsync} are the two loops around it, with `send` and `sleep` supplied by the engine.
+ * it, feeds the response back and gets the next request (or the end of the iteration). The embedded driver drives
+ * it directly (async); {@link runIterationSync} is k6's loop around it.
  */
 import { FIRST_REGULAR_PRODUCT_ID } from '@stackbench/contract';
 
@@ -32,10 +32,11 @@ export const EXPECTED_STATUS: Readonly<Record<RequestName, number>> = {
  * - `body`: the status was right but the body is unusable for the next step (not JSON, no items, a low-stock product
  *   offered, an order without an id) — an app bug, never a load effect;
  * - `timeout`: no complete response within the request timeout;
- * - `connection`: the connection failed (refused, reset, closed by the server before the response).
+ * - `connection`: the connection failed (refused, reset, closed by the server before the response);
+ * - `dropped`: open model only, a journey the engine could not start (no free connection or VU).
  */
-export type ErrorKind = 'status' | 'body' | 'timeout' | 'connection';
-export const ERROR_KINDS: readonly ErrorKind[] = ['status', 'body', 'timeout', 'connection'];
+export const ERROR_KINDS = ['status', 'body', 'timeout', 'connection', 'dropped'] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 export const DEFAULT_PAGE_SIZE = 20;
 
@@ -84,15 +85,15 @@ export interface ScenarioRequest {
   /** JSON text for POST (send with `content-type: application/json`). */
   body?: string;
   expectedStatus: number;
-  /** Whether the machine needs the parsed body of the response (engines may skip JSON.parse otherwise). */
-  needsJson: boolean;
+  /** Whether the journey reads the response body (engines discard it otherwise and pass `body` only for these). */
+  needsBody: boolean;
 }
 
 export interface ScenarioResponse {
   /** HTTP status, or 0 when there is no response (see `error`). */
   status: number;
-  /** Parsed JSON body when the request `needsJson` (undefined if absent or unparsable). */
-  json?: unknown;
+  /** The body's text when the request `needsBody`. */
+  body?: string;
   /** Set by the engine when the request got no response. */
   error?: 'timeout' | 'connection';
 }
@@ -119,8 +120,36 @@ export interface IterationResult {
   createdOrder?: CreatedOrder;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/**
+ * The journey reads two things from bodies: the ids of a page's items and the id of a created order. It finds them
+ * by scanning for the contract's fixed key order (`{"id":N,...}`: every stack returns byte-identical bodies, which the
+ * cross-stack diff test guarantees) instead of parsing the whole JSON: in k6's interpreter JSON.parse of a 20-product
+ * page cost ~150 µs, four times everything else per request together (measured; see the README's k6 section). Both
+ * engines use this same code, so what counts as a `body` error is the same for both.
+ */
+const ID_KEY = '{"id":';
+
+function idAt(body: string, from: number): number {
+  let end = from;
+  while (end < body.length) {
+    const c = body.charCodeAt(end);
+    if (c < 48 || c > 57) break;
+    end++;
+  }
+  return end > from ? Number(body.slice(from, end)) : NaN;
+}
+
+/** Ids of the items of a product page (`{"items":[{"id":1,...},...],"nextAfter":...}`); empty when there are none. */
+export function pageItemIds(body: string | undefined): number[] {
+  const ids: number[] = [];
+  if (typeof body !== 'string' || body.lastIndexOf('{"items":[', 0) !== 0) return ids;
+  for (let i = body.indexOf(ID_KEY, 10); i !== -1; i = body.indexOf(ID_KEY, i + ID_KEY.length)) ids.push(idAt(body, i + ID_KEY.length));
+  return ids;
+}
+
+/** The id of a resource body that starts `{"id":N` (an order), or NaN. */
+export function leadingId(body: string | undefined): number {
+  return typeof body === 'string' && body.lastIndexOf(ID_KEY, 0) === 0 ? idAt(body, ID_KEY.length) : NaN;
 }
 
 function positiveInt(value: unknown): value is number {
@@ -157,7 +186,7 @@ export class UserIteration {
       method: 'GET',
       path: `/products?limit=${this.scenario.pageSize}&after=${after}`,
       expectedStatus: EXPECTED_STATUS.list,
-      needsJson: true,
+      needsBody: true,
     });
   }
 
@@ -174,10 +203,9 @@ export class UserIteration {
     }
     switch (request.name) {
       case 'list': {
-        const items = isRecord(response.json) ? response.json.items : undefined;
-        if (!Array.isArray(items) || items.length === 0) return this.fail('list', 'body', 'list: no items in the page');
-        const item: unknown = items[randomInt(this.random, 0, items.length - 1)];
-        const id = isRecord(item) ? item.id : undefined;
+        const ids = pageItemIds(response.body);
+        if (ids.length === 0) return this.fail('list', 'body', 'list: no items in the page');
+        const id = ids[randomInt(this.random, 0, ids.length - 1)]!;
         if (!positiveInt(id)) return this.fail('list', 'body', 'list: an item has no integer id');
         if (id < FIRST_REGULAR_PRODUCT_ID || id > this.scenario.productCount) {
           // Never order a low-stock product, whatever the app answered.
@@ -190,7 +218,7 @@ export class UserIteration {
           method: 'GET',
           path: `/products/${id}`,
           expectedStatus: EXPECTED_STATUS.product,
-          needsJson: false,
+          needsBody: false,
         });
       }
       case 'product':
@@ -201,10 +229,10 @@ export class UserIteration {
           path: '/orders',
           body: JSON.stringify({ productId: this.productId, quantity: 1 }),
           expectedStatus: EXPECTED_STATUS.order,
-          needsJson: true,
+          needsBody: true,
         });
       case 'order': {
-        const id = isRecord(response.json) ? response.json.id : undefined;
+        const id = leadingId(response.body);
         if (!positiveInt(id)) return this.fail('order', 'body', 'order: the created order has no integer id');
         this.result.createdOrder = { id, productId: this.productId, quantity: 1 };
         this.ok('order');
@@ -213,7 +241,7 @@ export class UserIteration {
           method: 'GET',
           path: `/orders/${id}`,
           expectedStatus: EXPECTED_STATUS.order_view,
-          needsJson: false,
+          needsBody: false,
         });
       }
       case 'order_view':
@@ -244,7 +272,6 @@ export class UserIteration {
 }
 
 export type SyncSend = (request: ScenarioRequest) => ScenarioResponse;
-export type AsyncSend = (request: ScenarioRequest) => Promise<ScenarioResponse>;
 
 export interface IterationHooks {
   /** Called before each request; returning false stops the iteration there (the request is not sent). */
@@ -267,26 +294,6 @@ export function runIterationSync(
     first = false;
     if (hooks.shouldContinue && !hooks.shouldContinue()) break;
     request = iteration.advance(send(request));
-  }
-  return iteration.outcome();
-}
-
-/** The iteration loop for asynchronous engines (the embedded driver). `sleep` takes milliseconds. */
-export async function runIterationAsync(
-  scenario: ResolvedScenario,
-  random: () => number,
-  send: AsyncSend,
-  sleep: (ms: number) => Promise<void>,
-  hooks: IterationHooks = {},
-): Promise<IterationResult> {
-  const iteration = new UserIteration(scenario, random);
-  let request: ScenarioRequest | null = iteration.start();
-  let first = true;
-  while (request !== null) {
-    if (!first && scenario.thinkMs > 0) await sleep(scenario.thinkMs);
-    first = false;
-    if (hooks.shouldContinue && !hooks.shouldContinue()) break;
-    request = iteration.advance(await send(request));
   }
   return iteration.outcome();
 }

@@ -9,7 +9,8 @@
  * Defaults: `p95<100` and error rate < 1 %.
  */
 
-export type LatencyStat = 'avg' | 'p50' | 'p90' | 'p95' | 'p99' | 'max';
+export const LATENCY_STATS = ['avg', 'p50', 'p90', 'p95', 'p99', 'max'] as const;
+export type LatencyStat = (typeof LATENCY_STATS)[number];
 export type Comparison = '<' | '<=';
 
 export interface LatencyCondition {
@@ -26,6 +27,8 @@ export interface ErrorRateLimit {
 }
 
 export interface Threshold {
+  /** Normalized text of the latency conditions, e.g. `p95<100` or `avg<50,p99<=250`. */
+  text: string;
   latency: LatencyCondition[];
   errorRate: ErrorRateLimit;
 }
@@ -94,7 +97,8 @@ export function parseErrorRateLimit(text: string | number = DEFAULT_ERROR_RATE_L
 }
 
 export function parseThreshold(latency: string = DEFAULT_LATENCY_THRESHOLD, errorRate: string | number = DEFAULT_ERROR_RATE_LIMIT): Threshold {
-  return { latency: parseLatencyThreshold(latency), errorRate: parseErrorRateLimit(errorRate) };
+  const conditions = parseLatencyThreshold(latency);
+  return { text: conditions.map(formatLatencyCondition).join(','), latency: conditions, errorRate: parseErrorRateLimit(errorRate) };
 }
 
 export const DEFAULT_THRESHOLD: Threshold = parseThreshold();
@@ -103,8 +107,13 @@ export function formatLatencyCondition(c: LatencyCondition): string {
   return `${c.stat}${c.op}${c.limitMs}`;
 }
 
-export function formatThreshold(t: Threshold): string {
+export function formatThreshold(t: Pick<Threshold, 'latency' | 'errorRate'>): string {
   return `${t.latency.map(formatLatencyCondition).join(',')} errors${t.errorRate.op}${round(t.errorRate.limit * 100)}%`;
+}
+
+/** For people: `p95 < 100 ms`, `avg < 50 ms and p99 ≤ 250 ms`. */
+export function describeLatencyThreshold(t: Pick<Threshold, 'latency'>): string {
+  return t.latency.map((c) => `${c.stat} ${c.op === '<' ? '<' : '≤'} ${c.limitMs} ms`).join(' and ');
 }
 
 /** k6's threshold expression for a condition on a Trend in milliseconds, e.g. `p(95)<100`. */
@@ -141,7 +150,7 @@ function holds(value: number, op: Comparison, limit: number): boolean {
 }
 
 /** A step's verdict: every latency condition holds, the error rate is within its limit, and something was measured. */
-export function evaluateStep(figures: StepFigures, threshold: Threshold = DEFAULT_THRESHOLD): Verdict {
+export function evaluateStep(figures: StepFigures, threshold: Pick<Threshold, 'latency' | 'errorRate'> = DEFAULT_THRESHOLD): Verdict {
   const reasons: string[] = [];
   if (figures.requests <= 0) {
     reasons.push('no requests completed');

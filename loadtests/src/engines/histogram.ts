@@ -1,16 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 
-/** Latency figures in milliseconds (recorded with microsecond precision). */
-export interface LatencySummary {
-  avg: number;
-  p50: number;
-  p90: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
-
-export const EMPTY_LATENCY: Readonly<LatencySummary> = Object.freeze({ avg: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0 });
+import { EMPTY_LATENCY, type Latency } from '../measurement.js';
 
 /** Recorded values are microseconds; 60 s is the usual top, the histogram resizes past it rather than throwing. */
 const HIGHEST_US = 60_000_000;
@@ -43,7 +33,7 @@ export class LatencyHistogram {
     return this.h.totalCount === 0 ? 0 : Math.min(this.h.getValueAtPercentile(p), this.h.maxValue) / 1000;
   }
 
-  summary(): LatencySummary {
+  summary(): Latency {
     if (this.h.totalCount === 0) return { ...EMPTY_LATENCY };
     // Percentiles are reported as the top of their HDR bucket, which can exceed the (exact) max: clamp to it.
     const max = this.h.maxValue;
