@@ -164,14 +164,25 @@ export class Cgroup {
     for (const dir of this.distinctDirs()) write(join(dir, 'cgroup.procs'), String(pid));
   }
 
-  /** Moves a process and all its current descendants in; later children inherit the cgroup. */
+  /**
+   * Moves a process and all its descendants in; later children inherit the cgroup. The tree is listed again after
+   * each pass, because a child forked while the parent was being moved (a PostgreSQL backend starting) can land
+   * outside; the parent goes first, so once it is in, nothing new is born outside.
+   */
   addProcessTree(rootPid: number): void {
-    for (const pid of processTree(rootPid)) {
-      try {
-        this.addPid(pid);
-      } catch (err) {
-        // A backend that exited meanwhile cannot be moved; anything else is a real failure.
-        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    const inside = new Set(this.pids());
+    for (let pass = 0; pass < 5; pass++) {
+      const outside = processTree(rootPid).filter((pid) => !inside.has(pid));
+      if (outside.length === 0) return;
+      for (const pid of outside) {
+        try {
+          this.addPid(pid);
+          inside.add(pid);
+        } catch (err) {
+          // A backend that exited meanwhile cannot be moved; anything else is a real failure.
+          if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+          inside.add(pid);
+        }
       }
     }
   }
@@ -417,4 +428,14 @@ export function cgroupOf(pid: number): Map<string, string> {
     for (const c of controllers.split(',')) out.set(c, path);
   }
   return out;
+}
+
+/** Whether an envelope can be made here, trying for real (created and removed at once): for tests and `doctor`-like checks. */
+export function envelopeAvailability(): { available: true } | { available: false; reason: string } {
+  try {
+    CgroupEnvelope.create({ appCpus: 0.5, appMemoryMiB: 256, dbCpus: 0.5, dbMemoryMiB: 256 }).remove();
+    return { available: true };
+  } catch (err) {
+    return { available: false, reason: (err as Error).message };
+  }
 }

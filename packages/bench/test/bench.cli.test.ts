@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '@stackbench/test-support/cli';
 import { CliError } from '../src/cli-support.js';
-import { DEFAULT_SELECTION, parseBenchArgs, type BenchConfig } from '../src/orchestrator/config.js';
+import { parseBenchArgs, parseCpus, parseMemoryMiB, type BenchConfig } from '../src/orchestrator/config.js';
+import { defaultSelection } from '../src/registry.js';
 import { planCpuLayout, parseCpuList } from '../src/orchestrator/cpu-layout.js';
 import { maxRequests, requestTimeoutMs, stepBudgetMs, withLockTimeout } from '../src/orchestrator/run.js';
 
@@ -16,6 +17,7 @@ import { maxRequests, requestTimeoutMs, stepBudgetMs, withLockTimeout } from '..
 let tmp: string;
 let noK6: string;
 let fakeK6: string;
+let notExecutable: string;
 // A port nothing listens on: if a bad flag ever reached the database, the error would be a connection error instead.
 const DEAD_DATABASE_URL = 'postgres://nobody:nothing@127.0.0.1:1/none';
 
@@ -26,6 +28,8 @@ beforeAll(() => {
   fakeK6 = join(tmp, 'fake-bin');
   mkdirSync(fakeK6);
   writeFileSync(join(fakeK6, 'k6'), '#!/bin/sh\necho "k6 v1.4.0"\n');
+  notExecutable = join(tmp, 'k6-not-executable');
+  writeFileSync(notExecutable, '');
   chmodSync(join(fakeK6, 'k6'), 0o755);
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -53,7 +57,7 @@ const names = (c: BenchConfig) => c.runs.map((r) => `${r.app.name}+${r.store}+${
 describe('bench selection', () => {
   it('defaults to every app on pg+pool plus fastify on per-request, drizzle and typeorm: 8 runs in registry order', async () => {
     const config = await parse([]);
-    expect(DEFAULT_SELECTION).toHaveLength(8);
+    expect(defaultSelection()).toHaveLength(8);
     expect(names(config)).toEqual([
       'node-http+pg+pool',
       'express+pg+pool',
@@ -65,13 +69,15 @@ describe('bench selection', () => {
       'nest-fastify+pg+pool',
     ]);
     expect(config.profile.name).toBe('quick');
-    expect(config.thresholdText).toBe('p95<100');
+    expect(config.threshold.text).toBe('p95<100');
+    expect(config.model).toBe('closed');
+    expect(config.envelope).toEqual({ appCpus: 0.5, appMemoryMiB: 512, dbCpus: 1, dbMemoryMiB: 1024 });
     expect(config.threshold.errorRate).toEqual({ op: '<', limit: 0.01 });
     expect(config.poolSize).toBe(10);
     expect(config.thinkMs).toBe(0);
     expect(config.products).toBe(10_000);
     expect(config.repeats).toBe(1);
-    expect(config.driver).toBe('node');
+    expect(config.engine.name).toBe('node');
     expect(config.runtimes.map((r) => r.version)).toEqual([process.versions.node]);
     expect(config.outDir).toMatch(/results[/\\]runs[/\\]\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z/);
   });
@@ -98,19 +104,41 @@ describe('bench selection', () => {
     expect(c.poolSize).toBe(20);
     expect(c.thinkMs).toBe(5);
     expect(c.products).toBe(500);
-    expect(c.thresholdText).toBe('p99<250');
+    expect(c.threshold.text).toBe('p99<250');
     expect(c.threshold.errorRate.limit).toBeCloseTo(0.005);
     expect(c.outDir).toBe(join(tmp, 'runs', 'x'));
     expect(c.command).toBe("stackbench bench --apps fastify --pool-size 20 --think-ms 5 --products 500 --threshold 'p99<250' --max-error-rate 0.5% --out runs/x");
   });
 
-  it('picks k6 for --driver auto only when k6 is on PATH and its script is built', async () => {
-    expect((await parse(['--apps', 'fastify'])).driver).toBe('node');
-    const c = await parse(['--apps', 'fastify'], { PATH: fakeK6 });
-    expect(c.driver).toBe('k6');
-    expect(c.k6!.binary).toBe(join(fakeK6, 'k6'));
-    expect(c.k6!.script).toMatch(/loadtests[/\\]dist[/\\]k6[/\\]stepped\.js$/);
-    expect((await parse(['--apps', 'fastify', '--driver', 'node'], { PATH: fakeK6 })).driver).toBe('node');
+  it('keeps the embedded driver by default even with k6 installed; k6 only when asked (K6_BIN first, then PATH)', async () => {
+    expect((await parse(['--apps', 'fastify'], { PATH: fakeK6 })).engine.name).toBe('node');
+    const c = await parse(['--apps', 'fastify', '--engine', 'k6'], { PATH: fakeK6 });
+    expect(c.engine.name).toBe('k6');
+    expect(c.engine.k6!.binary).toBe(join(fakeK6, 'k6'));
+    expect(c.engine.k6!.script).toMatch(/loadtests[/\\]dist[/\\]k6[/\\]stepped\.js$/);
+    expect((await parse(['--apps', 'fastify', '--engine', 'k6'], { PATH: noK6, K6_BIN: join(fakeK6, 'k6') })).engine.k6!.binary).toBe(join(fakeK6, 'k6'));
+    expect((await parse(['--apps', 'fastify', '--engine', 'auto'], { PATH: fakeK6 })).engine.name).toBe('k6');
+    expect((await parse(['--apps', 'fastify', '--engine', 'auto'])).engine.name).toBe('node');
+    // --driver is the old name of --engine.
+    expect((await parse(['--apps', 'fastify', '--driver', 'k6'], { PATH: fakeK6 })).engine.name).toBe('k6');
+  });
+
+  it('accepts every threshold the grammar accepts and records it structured', async () => {
+    const avg = await parse(['--apps', 'fastify', '--threshold', 'avg<50']);
+    expect(avg.threshold).toEqual({ text: 'avg<50', latency: [{ stat: 'avg', op: '<', limitMs: 50 }], errorRate: { op: '<', limit: 0.01 } });
+    const two = await parse(['--apps', 'fastify', '--threshold', 'p95<100, p99<=0.25s']);
+    expect(two.threshold.text).toBe('p95<100,p99<=250');
+  });
+
+  it('reads the load model and the envelope', async () => {
+    const open = await parse(['--apps', 'fastify', '--model', 'open']);
+    expect(open.model).toBe('open');
+    const e = await parse(['--apps', 'fastify', '--app-cpus', '1', '--app-memory', '1G', '--db-cpus', 'max', '--db-memory', '768']);
+    expect(e.envelope).toEqual({ appCpus: 1, appMemoryMiB: 1024, dbCpus: null, dbMemoryMiB: 768 });
+    expect((await parse(['--apps', 'fastify', '--envelope', 'none'])).envelope).toBeNull();
+    expect(parseCpus('0.25', 'app-cpus')).toBe(0.25);
+    expect(parseMemoryMiB('1.5GiB', 'app-memory')).toBe(1536);
+    expect(parseMemoryMiB('512MiB', 'app-memory')).toBe(512);
   });
 });
 
@@ -122,10 +150,17 @@ describe('bench flag errors (one line, before anything starts)', () => {
     [['--conn', 'sometimes'], /unknown conn "sometimes"/],
     [['--apps', ''], /--apps needs at least one name/],
     [['--profile', 'huge'], /unknown profile "huge" \(known: smoke, quick, full\)/],
-    [['--driver', 'wrk'], /unknown driver "wrk"/],
-    [['--driver', 'k6'], /--driver k6: no `k6` binary on PATH/],
+    [['--engine', 'wrk'], /unknown engine "wrk"/],
+    [['--engine', 'k6'], /--engine k6: k6 not found/],
+    [['--engine', 'k6', '--driver', 'node'], /--engine and --driver .* disagree/],
+    [['--model', 'sometimes'], /unknown model "sometimes" \(known: closed, open\)/],
     [['--threshold', 'p95<fast'], /cannot parse latency threshold "p95<fast"/],
-    [['--threshold', 'avg<50'], /cannot be recorded in results.json/],
+    [['--threshold', 'p42<10'], /unknown latency statistic "p42"/],
+    [['--envelope', 'docker'], /unknown envelope "docker"/],
+    [['--envelope', 'none', '--app-cpus', '1'], /--envelope none cannot be combined with --app-cpus/],
+    [['--app-cpus', '0'], /--app-cpus must be a number of CPUs/],
+    [['--app-cpus', '999'], /--app-cpus must be a number of CPUs/],
+    [['--db-memory', '12K'], /--db-memory must be a size/],
     [['--max-error-rate', 'lots'], /cannot parse error-rate limit "lots"/],
     [['--pool-size', '0'], /--pool-size must be an integer from 1 to 1000, got "0"/],
     [['--think-ms', '-1'], /think-ms/],
@@ -136,6 +171,10 @@ describe('bench flag errors (one line, before anything starts)', () => {
     [['--frobnicate'], /Unknown option '--frobnicate'/],
   ])('bench %j', async (args, message) => {
     expect(await parseError(args as string[])).toMatch(message as RegExp);
+  });
+
+  it('refuses a K6_BIN that is not an executable', async () => {
+    expect(await parseError(['--apps', 'fastify', '--engine', 'k6'], { K6_BIN: notExecutable })).toMatch(/K6_BIN=.* is not an executable file/);
   });
 
   it('refuses an output directory that already holds results', async () => {
@@ -149,10 +188,10 @@ describe('bench flag errors (one line, before anything starts)', () => {
     const out = join(tmp, 'never');
     for (const args of [
       ['bench', '--apps', 'koa', '--out', out],
-      ['bench', '--apps', 'fastify', '--driver', 'k6', '--out', out],
+      ['bench', '--apps', 'fastify', '--engine', 'k6', '--out', out],
       ['bench', '--stores', 'pg,mongo', '--out', out],
     ]) {
-      const result = await runCli(args, { DATABASE_URL: DEAD_DATABASE_URL, PATH: noK6 });
+      const result = await runCli(args, { DATABASE_URL: DEAD_DATABASE_URL, PATH: noK6, K6_BIN: '' });
       expect(result.code, result.stderr).toBe(1);
       expect(result.stdout).toBe('');
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
@@ -167,7 +206,8 @@ describe('bench flag errors (one line, before anything starts)', () => {
     const result = await runCli(['bench', '--help'], { DATABASE_URL: DEAD_DATABASE_URL });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/--apps A,B\|all/);
-    expect(result.stdout).toMatch(/--driver D/);
+    expect(result.stdout).toMatch(/--engine E/);
+    expect(result.stdout).toMatch(/--app-cpus N/);
   });
 });
 
@@ -175,7 +215,9 @@ describe('bounds and layout', () => {
   it('bounds every step in time and requests', async () => {
     const c = await parse(['--apps', 'fastify']);
     expect(requestTimeoutMs(c)).toBe(2000);
-    expect(maxRequests(4, { stepSeconds: 4, warmupSeconds: 0.5 })).toBe(90_000);
+    expect(maxRequests(4, { stepSeconds: 4, warmupSeconds: 0.5, model: 'closed' })).toBe(91_000);
+    // Open model: at most 8 requests per offered journey (4 requests each, with room for slow steps).
+    expect(maxRequests(100, { stepSeconds: 4, warmupSeconds: 0.5, model: 'open' })).toBe(4_600);
     expect(stepBudgetMs({ stepSeconds: 4, warmupSeconds: 0.5 }, 2000)).toBe(21_500);
   });
 

@@ -1,24 +1,32 @@
-import { resultsSchema, type Results } from '@stackbench/report';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { validateResults, type Results } from '@stackbench/report';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
+import { listStackbenchCgroups } from '../src/envelope.js';
 import { exited, runCli, startCli } from '@stackbench/test-support/cli';
+import { probePart } from '@stackbench/test-support/optional';
+
+/** The envelope where this machine allows it (root, or a delegated cgroup v2 subtree); unconfined otherwise. */
+const cgroups = probePart('cgroups');
+const ENVELOPE_ARGS = cgroups.available ? [] : ['--envelope', 'none'];
 
 /**
  * The real thing, end to end: `stackbench bench` as a child process (compiled CLI, compiled apps) against a database
  * of its own on the test run's PostgreSQL server. Requires `npm run build` first (root `npm test` does it).
  */
 
-const validate = new Ajv2020({ allErrors: true, strict: false }).compile(resultsSchema);
-
 function readResults(dir: string): Results {
   const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Results;
-  expect(validate(results), JSON.stringify(validate.errors, null, 2)).toBe(true);
+  expect(validateResults(results)).toEqual([]);
   return results;
+}
+
+/** Cgroups a stackbench process (by pid) made, still present. */
+function stackbenchCgroupsOf(pid: number): string[] {
+  return listStackbenchCgroups().filter((dir) => dir.includes(`stackbench-${pid}-`));
 }
 
 /** Resolves true when something accepts connections on the URL's port. */
@@ -48,15 +56,25 @@ describe('stackbench bench (end to end)', () => {
 
   it('smoke profile on fastify and node-http: exit 0, valid results.json, both measured with clean data, report written', async () => {
     const out = join(tmp, 'smoke');
-    const result = await runCli(['bench', '--profile', 'smoke', '--apps', 'fastify,node-http', '--out', out], { DATABASE_URL: db.url }, 240_000);
+    const args = ['bench', '--profile', 'smoke', '--apps', 'fastify,node-http', ...ENVELOPE_ARGS, '--out', out];
+    const result = await runCli(args, { DATABASE_URL: db.url }, 240_000);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     const results = readResults(out);
-    expect(results.method.driver).toBe('node');
+    expect(results.method.engine).toBe('node');
+    expect(results.method.model).toBe('closed');
     expect(results.method.profile).toBe('smoke');
-    expect(results.method.threshold).toBe('p95<100');
-    expect(results.command).toBe(`stackbench bench --profile smoke --apps fastify,node-http --out ${out}`);
+    expect(results.method.threshold.text).toBe('p95<100');
+    expect(results.command).toBe(`stackbench ${args.join(' ')}`);
     expect(results.environment.cores).toBeGreaterThan(0);
-    expect(results.environment.postgres).toMatch(/PostgreSQL \d+/);
+    // The version number alone ("17.10"), not "PostgreSQL PostgreSQL 17.10 on ...".
+    expect(results.environment.postgres).toMatch(/^\d+\.\d+$/);
+    expect(results.environment.registry.apps.map((a) => a.name)).toEqual(['node-http', 'express', 'fastify', 'nest-express', 'nest-fastify']);
+    if (cgroups.available) {
+      expect(results.environment.envelope).toMatchObject({ app: { cpus: 0.5, memoryMiB: 512, applied: true }, db: { applied: false } });
+      expect(results.environment.envelope.db.note).toMatch(/DATABASE_URL/);
+    } else {
+      expect(results.environment.envelope.mechanism).toBe('none');
+    }
     expect(results.environment.packages.fastify).toMatch(/^\d+\.\d+\.\d+/);
     expect(results.environment.packages.pg).toMatch(/^\d+\.\d+\.\d+/);
     expect(results.environment.cpuLayout).not.toBe('');
@@ -71,7 +89,18 @@ describe('stackbench bench (end to end)', () => {
         expect(step.requests).toBeGreaterThan(0);
         expect(step.app).not.toBeNull();
         expect(step.app!.rssMiB).toBeGreaterThan(0);
+        expect(step.app!.cpuUsPerRequest).toBeGreaterThan(0);
+        // Every app answers with Server-Timing, and the engine read it.
+        expect(step.serverMs).not.toBeNull();
+        expect(step.serverMs!.p95).toBeGreaterThan(0);
+        expect(step.serverMs!.p50).toBeLessThanOrEqual(step.latencyMs.p50);
+        expect(step.driver.engine).toBe('node');
+        expect(step.driver.cpuPct).toBeGreaterThan(0);
+        if (cgroups.available) expect(step.app!.throttledPct).not.toBeNull();
       }
+      // Cost per request at the smoke profile's cost load (2 users).
+      expect(combo.cost).toMatchObject({ load: 2, exact: true });
+      expect(combo.cost!.appCpuUsPerRequest).toBeGreaterThan(0);
       expect(combo.integrity, JSON.stringify(combo.integrity)).toMatchObject({ ok: true, problems: [] });
       // Every order the driver saw is in the database (warm-up included), and nothing else was left by verification.
       expect(combo.integrity!.orders).toBeGreaterThan(0);
@@ -81,6 +110,7 @@ describe('stackbench bench (end to end)', () => {
     expect(result.stdout).toMatch(/\[1\/2\] node-http \+ pg \(pool 10\)/);
     expect(result.stdout).toMatch(/\[2\/2\] fastify \+ pg \(pool 10\)/);
     expect(result.stdout).toMatch(/step +1 +1 users/);
+    expect(result.stdout).toMatch(cgroups.available ? /envelope: app 0\.5 CPU \/ 512 MiB/ : /envelope: none/);
     // The report package's output beside results.json.
     expect(existsSync(join(out, 'README.md'))).toBe(true);
     expect(existsSync(join(out, 'report.html'))).toBe(true);
@@ -121,7 +151,7 @@ if (mode) {
     );
     const out = join(tmp, 'faults');
     const result = await runCli(
-      ['bench', '--profile', 'smoke', '--apps', 'node-http,fastify', '--out', out],
+      ['bench', '--profile', 'smoke', '--apps', 'node-http,fastify', ...ENVELOPE_ARGS, '--out', out],
       { DATABASE_URL: db.url, NODE_OPTIONS: `--require ${preload}` },
       240_000,
     );
@@ -143,7 +173,7 @@ if (mode) {
   it('Ctrl-C stops the app, keeps the steps measured so far and still writes a valid results.json', async () => {
     const out = join(tmp, 'interrupted');
     const { child, output } = await startCli(
-      ['bench', '--profile', 'quick', '--apps', 'fastify', '--out', out],
+      ['bench', '--profile', 'quick', '--apps', 'fastify', ...ENVELOPE_ARGS, '--out', out],
       { DATABASE_URL: db.url },
       /step +1 +1 users/,
       120_000,
@@ -161,5 +191,7 @@ if (mode) {
     const log = readFileSync(join(out, 'logs', readdirSync(join(out, 'logs'))[0]!), 'utf8');
     const url = /listening on (\S+)/.exec(log)![1]!;
     expect(await listening(url)).toBe(false);
+    // And the cgroups it made.
+    expect(stackbenchCgroupsOf(child.pid!)).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { workspaceRoot } from '@stackbench/contract/workspace';
 import { checkReachable, ensureDatabase, withDatabase } from './admin.js';
 import { killOnExit, onShutdown } from './shutdown.js';
 
@@ -15,16 +16,6 @@ const LEGACY_PASSWORD = 'stackbench';
 export const DEFAULT_EMBEDDED_PORT = 54329;
 /** The database `db up`, `serve` and `bench` use on the embedded server. */
 export const DEFAULT_DATABASE = 'stackbench';
-
-/** The stackbench checkout this code runs from (the directory holding turbo.json), or null outside one. */
-export function workspaceRoot(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (dir !== dirname(dir)) {
-    if (existsSync(join(dir, 'turbo.json'))) return dir;
-    dir = dirname(dir);
-  }
-  return null;
-}
 
 /** `<repo>/.stackbench` (git-ignored), or STACKBENCH_HOME. */
 export function stackbenchHome(): string {

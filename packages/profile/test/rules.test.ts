@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { loadRegistry } from '@stackbench/server';
 import { describe, expect, it } from 'vitest';
 import { FrameClassifier, packageRule, PACKAGE_RULES, placeOf, type CallFrame, type Product } from '../src/index.js';
 
@@ -47,9 +49,13 @@ function closure(fromKey: string, names: string[]): Set<string> {
   return new Set([...seen].filter((k) => k.includes('node_modules/')).map((k) => k.slice(k.lastIndexOf('node_modules/') + 'node_modules/'.length)));
 }
 
-/** Whether an installed package holds any JavaScript (types-only packages such as @types/* and undici-types never run). */
+/**
+ * Whether an installed package holds any JavaScript (types-only packages such as @types/* and undici-types never
+ * run; optional platform packages for other systems are not installed at all).
+ */
 function holdsCode(name: string): boolean {
   const dirs = [new URL(`node_modules/${name}/`, REPO)];
+  if (!existsSync(dirs[0]!)) return false;
   while (dirs.length) {
     const dir = dirs.pop()!;
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -74,8 +80,10 @@ const PRODUCT_ROOTS: Record<Exclude<Product, 'stackbench'>, string[]> = {
 
 describe('PACKAGE_RULES against the lockfile', () => {
   it('has a rule for every package the benchmarked apps and stores load', () => {
-    // The apps and every workspace they load (server, stores, contract), through the links.
-    const apps = Object.keys(lock.packages).filter((k) => /^apps\/[^/]+$/.test(k));
+    // The apps, the stores they load by name (the registry's), and every workspace those load, through the links.
+    const reg = loadRegistry();
+    const benchmarked = new Set([...reg.apps, ...reg.stores].map((e) => relative(reg.root, e.dir)));
+    const apps = Object.keys(lock.packages).filter((k) => benchmarked.has(k));
     expect(apps.length).toBeGreaterThanOrEqual(4);
     const loaded = new Set<string>();
     for (const app of apps) for (const name of closure(app, Object.keys(lock.packages[app]!.dependencies ?? {}))) loaded.add(name);

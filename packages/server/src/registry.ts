@@ -15,7 +15,7 @@
  * the factory, so one package can offer variants).
  */
 import { CONNECTION_STRATEGIES, type ConnectionStrategy } from '@stackbench/contract';
-import { workspaceRoot } from '@stackbench/db';
+import { workspaceRoot } from '@stackbench/contract/workspace';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppModule } from './main.js';

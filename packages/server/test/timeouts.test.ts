@@ -3,9 +3,8 @@
  * from the environment, against a real PostgreSQL.
  */
 import { expectError, send } from '@stackbench/contract/suite';
-import { APP_NAMES } from '@stackbench/bench/registry';
 import { CONNECTION_STRATEGIES } from '@stackbench/contract';
-import { storeNames } from '@stackbench/server';
+import { registry, storeNames } from '@stackbench/server';
 import { createTestDatabase, type TestDatabase } from '@stackbench/test-support/db';
 import { spawnApp, type AppChild } from '@stackbench/test-support/servers';
 import { connect } from 'node:net';
@@ -94,7 +93,7 @@ describe('a client that stalls mid-body', () => {
   });
   afterAll(() => db?.drop());
 
-  for (const name of APP_NAMES) {
+  for (const name of registry().apps.map((a) => a.name)) {
     it(`is disconnected after the request timeout (${name})`, async () => {
       let app: AppChild | undefined;
       try {

@@ -1,15 +1,16 @@
 /**
- * Optional system parts (a browser, nginx, redis-server, k6): one probe for every test that needs one. A test
+ * Optional system parts (a browser, nginx, redis-server, k6, writable cgroups): one probe for every test that needs one. A test
  * whose part is missing is skipped with the reason in its name, and the run ends with a list of what was skipped
  * and why (global-setup.ts prints it). A part named in STACKBENCH_REQUIRE (comma list, e.g. in CI) is not optional:
  * its absence fails the test instead.
  */
+import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import { describe, inject, it } from 'vitest';
 
-export const OPTIONAL_PARTS = ['chromium', 'nginx', 'redis', 'k6'] as const;
+export const OPTIONAL_PARTS = ['chromium', 'nginx', 'redis', 'k6', 'cgroups'] as const;
 export type OptionalPart = (typeof OPTIONAL_PARTS)[number];
 
 export type PartProbe =
@@ -91,6 +92,20 @@ export function findPart(part: OptionalPart): PartProbe {
       }
       const path = onPath('k6');
       return path ? { part, available: true, path, via: 'PATH' } : { part, available: false, reason: 'no K6_BIN and no k6 on PATH' };
+    }
+    case 'cgroups': {
+      // The bench's own envelope code decides (it creates and removes a real pair of cgroups), in a child process
+      // so that this package needs no dependency on the bench.
+      try {
+        const out = execFileSync(process.execPath, ['--input-type=module', '-e', "const { envelopeAvailability } = await import('@stackbench/bench/envelope'); console.log(JSON.stringify(envelopeAvailability()));"], {
+          encoding: 'utf8',
+          timeout: 20_000,
+        });
+        const found = JSON.parse(out.trim()) as { available: boolean; reason?: string };
+        return found.available ? { part, available: true, path: '/sys/fs/cgroup', via: 'cgroups' } : { part, available: false, reason: found.reason ?? 'cgroups unavailable' };
+      } catch (err) {
+        return { part, available: false, reason: `cannot probe cgroups: ${(err as Error).message.split('\n')[0]}` };
+      }
     }
   }
 }

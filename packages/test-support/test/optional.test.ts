@@ -30,7 +30,7 @@ describe('the optional-part probe', () => {
     expect(requiredParts({ STACKBENCH_REQUIRE: ' chromium, k6 ,,' })).toEqual(['chromium', 'k6']);
     expect(requiredParts({})).toEqual([]);
     expect(() => requiredParts({ STACKBENCH_REQUIRE: 'chromium,redis-server' })).toThrow(
-      'STACKBENCH_REQUIRE: unknown part "redis-server" (known: chromium, nginx, redis, k6)',
+      'STACKBENCH_REQUIRE: unknown part "redis-server" (known: chromium, nginx, redis, k6, cgroups)',
     );
   });
 

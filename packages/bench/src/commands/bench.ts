@@ -131,24 +131,27 @@ export async function runConfigured(config: BenchConfig): Promise<number> {
   };
   let running: Promise<unknown> = Promise.resolve();
 
+  // The envelope first: a machine without cgroups fails in one line before a database is started. Its removal is
+  // registered at once, so Ctrl-C while the database starts removes it too (handlers run newest first: the
+  // database, started later, stops before the cgroups go).
+  let envelope: CgroupEnvelope | null;
+  try {
+    envelope = createEnvelope(config.envelope);
+  } catch (err) {
+    unlisten();
+    throw err;
+  }
+  const cleanups: Array<() => void> = [];
+  if (envelope) cleanups.push(onShutdown(async () => envelope!.remove()));
   let db: DatabaseHandle;
   try {
     db = await resolveDatabase();
   } catch (err) {
     unlisten();
+    for (const c of cleanups) c();
+    envelope?.remove();
     throw new CliError((err as Error).message.split('\n')[0]!);
   }
-  let envelope: CgroupEnvelope | null = null;
-  const cleanups: Array<() => void> = [];
-  try {
-    envelope = createEnvelope(config.envelope);
-  } catch (err) {
-    unlisten();
-    await db.stop();
-    throw err;
-  }
-  // Registered after the database, so on Ctrl-C the cgroups go before the database stops (newest first).
-  if (envelope) cleanups.push(onShutdown(async () => envelope!.remove()));
   cleanups.push(
     onShutdown(async () => {
       controller.abort();

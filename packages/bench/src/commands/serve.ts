@@ -43,18 +43,19 @@ export async function run(args: string[]): Promise<number> {
   if (port !== 0) await assertPortFree(port, host);
   const runtime = await resolveNodeBinary(values.runtime);
 
+  // The envelope first: without cgroups, one line before a database is started; removed on Ctrl-C from then on.
+  const envelope = createEnvelope(envelopeRequest);
+  const unregister = envelope ? onShutdown(async () => envelope.remove()) : () => {};
   let db;
   try {
     db = await resolveDatabase();
   } catch (err) {
+    unregister();
+    envelope?.remove();
     throw new CliError((err as Error).message);
   }
-  let envelope: ReturnType<typeof createEnvelope> = null;
-  let unregister = () => {};
   try {
-    envelope = createEnvelope(envelopeRequest);
     if (envelope) {
-      unregister = onShutdown(async () => envelope!.remove());
       const dbConfined = confineDatabase(envelope, db);
       console.error(`envelope: ${envelope.summary()}${dbConfined.applied ? '' : `; PostgreSQL not confined: ${dbConfined.note}`}`);
     }

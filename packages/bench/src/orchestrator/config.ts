@@ -89,6 +89,8 @@ method
   --max-error-rate E    error-rate limit of a step, e.g. 1% (default ${DEFAULT_ERROR_RATE_LIMIT})
   --think-ms N          pause between a user's requests (default 0: closed loop)
   --repeats N           runs of each combination (default: the profile's, 1 for smoke/quick, 3 for full)
+  --steps L,M,N         explicit loads instead of the profile's growth (users, or journeys/s with --model open),
+                        then bisection between the last passing and the first failing one, e.g. 40,50,60,70,80
   --pool-size N         pool size for the pool strategy (default 10)
   --products N          seeded products (default 10000)
 envelope (Linux cgroups; see the README)
@@ -176,6 +178,7 @@ const OPTIONS = {
   'pool-size': { type: 'string' },
   products: { type: 'string' },
   repeats: { type: 'string' },
+  steps: { type: 'string' },
   envelope: { type: 'string', default: 'cgroup' },
   'app-cpus': { type: 'string' },
   'app-memory': { type: 'string' },
@@ -199,9 +202,19 @@ export function parseSelection(values: Pick<Values, 'apps' | 'stores' | 'conn'>)
   return allCombinations(reg).filter((c) => want.has(`${c.app}|${c.store}|${c.conn}`));
 }
 
+/** "40,50,60" -> [40, 50, 60]: strictly ascending positive integers. */
+export function parseSteps(value: string): number[] {
+  const loads = value.split(',').map((s) => s.trim());
+  if (!loads.every((l) => /^\d+$/.test(l) && Number(l) >= 1 && Number(l) <= 100_000)) throw new CliError(`--steps must be positive integers separated by commas, got "${value}"`);
+  const numbers = loads.map(Number);
+  if (numbers.some((n, i) => i > 0 && n <= numbers[i - 1]!)) throw new CliError(`--steps must be strictly ascending, got "${value}"`);
+  return numbers;
+}
+
 /** Model, profile, threshold and the numbers of the method. */
 export function parseMethod(values: Values, overrides: ProfileOverrides = {}) {
   if (!(LOAD_MODELS as readonly string[]).includes(values.model)) throw new CliError(`unknown model "${values.model}" (known: ${LOAD_MODELS.join(', ')})`);
+  if (values.steps !== undefined) overrides = { ...overrides, [values.model]: { ...overrides[values.model as LoadModel], steps: parseSteps(values.steps) } };
   if (!isProfileName(values.profile)) throw new CliError(`unknown profile "${values.profile}" (known: ${PROFILE_NAMES.join(', ')})`);
   let threshold: Threshold;
   try {
