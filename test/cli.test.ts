@@ -25,12 +25,13 @@ describe('stackbench CLI', () => {
     await db?.drop();
   });
 
-  it('list shows 5 apps x 3 stores x 2 strategies = 30 combinations', async () => {
+  it('list shows 5 apps x 5 stores (2 of them tuned ORM variants) x 2 strategies = 50 combinations', async () => {
     const result = await runCli(['list']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('5 apps x 3 stores x 2 strategies = 30');
+    expect(result.stdout).toContain('5 apps x 5 stores x 2 strategies = 50');
+    expect(result.stdout).toMatch(/drizzle-tuned +drizzle-orm \d/);
     const json = JSON.parse((await runCli(['list', '--json'])).stdout) as { combinations: number; apps: { name: string }[] };
-    expect(json.combinations).toBe(30);
+    expect(json.combinations).toBe(50);
     expect(json.apps.map((a) => a.name)).toEqual(['node-http', 'express', 'fastify', 'nest-express', 'nest-fastify']);
   });
 

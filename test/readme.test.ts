@@ -28,10 +28,10 @@ describe('generated docs', () => {
     expect(() => execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8', stdio: 'pipe' })).not.toThrow();
   });
 
-  it('fill every block: the matrix shows all 30 combinations, the plans every profile', async () => {
+  it('fill every block: the matrix shows all 50 combinations, the plans every profile', async () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const matrix = block(readme, 'matrix');
-    expect(matrix.split('\n').filter((l) => /^\| \d+ \|/.test(l))).toHaveLength(30);
+    expect(matrix.split('\n').filter((l) => /^\| \d+ \|/.test(l))).toHaveLength(50);
     expect(block(readme, 'profiles')).toMatch(/\| smoke \|[\s\S]*\| quick \|[\s\S]*\| full \|/);
     expect(block(readme, 'results').trim()).not.toBe('');
   });

@@ -11,13 +11,12 @@
  * alternating (autocannon first, then the driver first), and the table shows the median round — on a shared machine
  * a single pair is at the mercy of whatever else runs at that moment.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runStep, type StepMeasurement } from '../src/driver/index.js';
+import { judgeDriver, runNodeStep, type StepMeasurement } from '@stackbench/loadtests';
+import { serveTrivial, startTrivialServer, table } from './support.js';
 
 interface AutocannonResult {
   requests: { total: number; average: number };
@@ -31,78 +30,6 @@ type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult
 
 const PRODUCT_COUNT = 10_000;
 const LIMIT = 20;
-
-/** The trivial server: the four routes with fixed, realistic-size JSON, no database, no validation. */
-function serve(): void {
-  const product = (id: number) => ({ id, name: `Product ${String(id).padStart(6, '0')}`, priceCents: 100 + ((id * 7919) % 99_901), stock: 1_000_000_000, sold: 0 });
-  let nextOrder = 1;
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = req.url ?? '/';
-      let status = 200;
-      let body: unknown;
-      if (url.startsWith('/products?')) {
-        const after = Number(/after=(\d+)/.exec(url)?.[1] ?? 5);
-        const items = [];
-        for (let id = after + 1; id <= Math.min(after + LIMIT, PRODUCT_COUNT); id++) items.push(product(id));
-        body = { items, nextAfter: items.length ? items[items.length - 1]!.id : null };
-      } else if (url.startsWith('/products/')) {
-        body = product(Number(url.slice('/products/'.length)) || 6);
-      } else if (url === '/orders' && req.method === 'POST') {
-        const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { productId?: number; quantity?: number };
-        status = 201;
-        body = { id: nextOrder++, productId: input.productId ?? 6, quantity: input.quantity ?? 1, unitPriceCents: 100, totalCents: 100, createdAt: new Date().toISOString() };
-      } else if (url.startsWith('/orders/')) {
-        body = { id: Number(url.slice('/orders/'.length)) || 1, productId: 6, quantity: 1, unitPriceCents: 100, totalCents: 100, createdAt: '2025-01-01T00:00:00.000Z' };
-      } else {
-        status = 404;
-        body = { error: { code: 'not_found', message: 'route not found' } };
-      }
-      const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1', () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    console.log(`listening on http://127.0.0.1:${port}`);
-  });
-  process.on('SIGTERM', () => server.close(() => process.exit(0)));
-  // The parent asks for the server's CPU time to tell a saturated server from a slow load generator.
-  process.on('message', () => process.send?.(process.cpuUsage()));
-}
-
-async function serverCpu(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    child.once('message', (usage: NodeJS.CpuUsage) => resolve((usage.user + usage.system) / 1000));
-    child.send('cpu');
-  });
-}
-
-async function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start within 10 s')), 10_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      const m = /listening on (\S+)/.exec(chunk.toString('utf8'));
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
-  });
-  return { url, child };
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -128,7 +55,8 @@ async function main(): Promise<void> {
   }
   const require = createRequire(import.meta.url);
   const autocannon = require('autocannon') as Autocannon;
-  const { url, child } = await startServer();
+  const server = await startTrivialServer(fileURLToPath(import.meta.url));
+  const { url } = server;
   console.log(`driver ceiling: trivial node:http server at ${url} (child process), Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
   console.log(`each: ${warmup} s warm-up + ${seconds} s measured, ${rounds} round(s) (median shown); same 4-request sequence; keep-alive, pipelining 1\n`);
 
@@ -149,10 +77,10 @@ async function main(): Promise<void> {
         let dServerPct = 0;
         const runAutocannon = async () => {
           if (warmup > 0) await autocannon({ url, connections: c, duration: warmup, pipelining: 1, requests: sequence });
-          const cpu0 = await serverCpu(child);
+          const cpu0 = await server.cpuMs();
           const t0 = performance.now();
           const result = await autocannon({ url, connections: c, duration: seconds, pipelining: 1, requests: sequence });
-          acServerPct = ((await serverCpu(child)) - cpu0) / (performance.now() - t0) * 100;
+          acServerPct = ((await server.cpuMs()) - cpu0) / (performance.now() - t0) * 100;
           return result;
         };
         const runDriver = async () => {
@@ -161,11 +89,12 @@ async function main(): Promise<void> {
           // The server's CPU over the measured window only (sampled when the warm-up ends).
           const mark = setTimeout(() => {
             t0 = performance.now();
-            void serverCpu(child).then((v) => (cpu0 = v));
+            void server.cpuMs().then((v) => (cpu0 = v));
           }, warmup * 1000);
-          const result = await runStep({
+          const { measurement } = await runNodeStep({
             baseUrl: url,
-            users: c,
+            model: 'closed',
+            load: c,
             durationMs: seconds * 1000,
             warmupMs: warmup * 1000,
             thinkMs: 0,
@@ -174,8 +103,8 @@ async function main(): Promise<void> {
             requestTimeoutMs: 10_000,
           });
           clearTimeout(mark);
-          dServerPct = t0 > 0 ? (((await serverCpu(child)) - cpu0) / (performance.now() - t0)) * 100 : 0;
-          return result;
+          dServerPct = t0 > 0 ? (((await server.cpuMs()) - cpu0) / (performance.now() - t0)) * 100 : 0;
+          return measurement;
         };
         let ac: AutocannonResult;
         let d: StepMeasurement;
@@ -199,6 +128,7 @@ async function main(): Promise<void> {
       // The median round by ratio (the lower middle one for an even count).
       pairs.sort((a, b) => a.d.rps / a.acRps - b.d.rps / b.acRps);
       const { ac, acRps, acServerPct, d, dServerPct } = pairs[Math.floor((pairs.length - 1) / 2)]!;
+      const judged = judgeDriver({ driverCpuPct: d.driver.cpuPct, parallelism: 1, eventLoopDelayP99Ms: d.driver.eventLoopDelayP99Ms, machineCores: cpus().length, appCpuPct: dServerPct, dbCpuPct: 0 });
       rows.push([
         String(c),
         acRps.toFixed(0),
@@ -208,18 +138,18 @@ async function main(): Promise<void> {
         d.latencyMs.p99.toFixed(2),
         `${acServerPct.toFixed(0)} / ${dServerPct.toFixed(0)}`,
         d.driver.cpuPct.toFixed(0),
-        d.driver.eventLoopDelayP99Ms.toFixed(2),
-        d.driverBound ? 'yes' : 'no',
+        (d.driver.eventLoopDelayP99Ms ?? 0).toFixed(2),
+        judged.bound ? 'yes' : 'no',
       ]);
     }
   } finally {
-    child.kill('SIGTERM');
+    server.stop();
   }
   console.log(`\n${table(rows)}`);
 }
 
 if (process.argv.includes('--serve')) {
-  serve();
+  serveTrivial();
 } else {
   main().catch((err: unknown) => {
     console.error(err);

@@ -18,6 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from '@stackbench/db';
 import type { UsageReader } from '@stackbench/loadtests';
 import type { Envelope } from '@stackbench/report';
 
@@ -370,15 +371,6 @@ function removeTree(runDirs: Record<Controller, string>, parents: Record<Control
     } catch {
       /* still busy or gone */
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -26,14 +26,15 @@ export function allCombinations(reg: Registry = registry()): Combination[] {
 
 /**
  * The three questions in one run: every app on the baseline store and connection (the framework), and the probe app
- * on every other store (the data layer) and every other connection strategy (the connection).
+ * on every other store (the data layer) and every other connection strategy (the connection). Store variants (the
+ * tuned ORMs) are measured on demand: --stores drizzle-tuned,typeorm-tuned.
  */
 export function defaultSelection(reg: Registry = registry()): Combination[] {
   const { store, conn } = reg.baseline;
   const picks: Combination[] = [
     ...reg.apps.map((a) => ({ app: a.name, store, conn })),
     ...reg.conns.filter((c) => c !== conn).map((c) => ({ app: reg.probe, store, conn: c })),
-    ...reg.stores.filter((s) => s.name !== store).map((s) => ({ app: reg.probe, store: s.name, conn })),
+    ...reg.stores.filter((s) => s.name !== store && s.variantOf === null).map((s) => ({ app: reg.probe, store: s.name, conn })),
   ];
   const key = (c: Combination) => `${c.app}|${c.store}|${c.conn}`;
   const want = new Set(picks.map(key));

@@ -1,4 +1,5 @@
 import { stackbenchHome } from '@stackbench/db';
+import { compareVersions } from '@stackbench/report';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -104,13 +105,6 @@ function isPathSpec(spec: string): boolean {
 
 function currentMajor(): number {
   return Number(process.versions.node.split('.')[0]);
-}
-
-function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return (pa[i] ?? 0) - (pb[i] ?? 0);
-  return 0;
 }
 
 /** Runs `<binary> --version` and returns `24.11.0`. A binary that does not run (wrong libc, not node) throws. */

@@ -84,9 +84,9 @@ describe('bench selection', () => {
 
   it('takes the product of the lists given, pg and pool filling in what is missing', async () => {
     expect(names(await parse(['--apps', 'fastify,node-http']))).toEqual(['node-http+pg+pool', 'fastify+pg+pool']);
-    expect(names(await parse(['--apps', 'fastify', '--stores', 'all']))).toEqual(['fastify+pg+pool', 'fastify+drizzle+pool', 'fastify+typeorm+pool']);
+    expect(names(await parse(['--apps', 'fastify', '--stores', 'all']))).toEqual(['fastify+pg+pool', 'fastify+drizzle+pool', 'fastify+drizzle-tuned+pool', 'fastify+typeorm+pool', 'fastify+typeorm-tuned+pool']);
     expect(await parse(['--conn', 'all']).then((c) => c.runs.length)).toBe(10);
-    expect(await parse(['--apps', 'all', '--stores', 'all', '--conn', 'all']).then((c) => c.runs.length)).toBe(30);
+    expect(await parse(['--apps', 'all', '--stores', 'all', '--conn', 'all']).then((c) => c.runs.length)).toBe(50);
   });
 
   it('runs repeats repeat-major (repeat 1 of everything first) and takes the full profile repeats by default', async () => {

@@ -81,6 +81,3 @@ export function isJsonContentType(header: string | undefined): boolean {
   return mediaType === 'application/json';
 }
 
-export function toApiError(err: unknown): ApiError | undefined {
-  return err instanceof ApiError ? err : undefined;
-}

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { workspaceRoot } from '@stackbench/contract/workspace';
 import { checkReachable, ensureDatabase, withDatabase } from './admin.js';
-import { killOnExit, onShutdown } from './shutdown.js';
+import { isAlive, killOnExit, onShutdown } from './shutdown.js';
 
 export const EMBEDDED_USER = 'stackbench';
 /** The superuser's password in data directories initialised before passwords were random; rotated on first start. */
@@ -39,15 +39,6 @@ export interface DatabaseHandle {
   postmasterPid: number | null;
   /** Stops the server when this process started (or adopted) it; otherwise a no-op. */
   stop(): Promise<void>;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function portIsFree(port: number): Promise<boolean> {

@@ -79,3 +79,13 @@ export function waitForSignal(): Promise<NodeJS.Signals> {
     }),
   );
 }
+
+/** Whether a process exists (EPERM: it does, owned by another user). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

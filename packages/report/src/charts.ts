@@ -142,7 +142,8 @@ export function buildCharts(a: Analysis): ChartSpec[] {
       yUnit: 'ms',
       yLog: true,
       series: series((s) => stepLatency(s, metric)),
-      threshold: thresholdOk ? { y: a.threshold.ms, label: a.threshold.label } : null,
+      // The line is the first condition's limit only: labelled with that condition, not the whole threshold.
+      threshold: thresholdOk ? { y: a.threshold.ms, label: a.threshold.metricLabel } : null,
     });
     charts.push({
       kind: 'line',

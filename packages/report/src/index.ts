@@ -4,6 +4,8 @@ export {
   readResults,
   writeReport,
   writeResultsIndex,
+  renderResultsIndex,
+  writeGeneratedFile,
   writeSummaryInto,
   renderReadme,
   renderHtml,

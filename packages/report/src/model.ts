@@ -13,8 +13,11 @@ import { compareVersions, median, ratio } from './format.js';
 export interface ThresholdView {
   /** The statistic charts and per-endpoint tables use: the first latency condition's. */
   metric: LatencyStat;
-  /** Its limit, ms. */
+  /** Its limit, ms, and how it compares ("<" or "<="). */
   ms: number;
+  op: '<' | '<=';
+  /** That condition alone, for what shows only its statistic (a chart's threshold line): "avg < 50 ms". */
+  metricLabel: string;
   /** As recorded, e.g. "p95<100" or "avg<50,p99<=250". */
   raw: string;
   /** For people: "p95 < 100 ms", "avg < 50 ms and p99 ≤ 250 ms". */
@@ -24,7 +27,7 @@ export interface ThresholdView {
 export function thresholdView(results: Results): ThresholdView {
   const t = results.method.threshold;
   const first = t.latency[0]!;
-  return { metric: first.stat, ms: first.limitMs, raw: t.text, label: describeLatencyThreshold(t) };
+  return { metric: first.stat, ms: first.limitMs, op: first.op, metricLabel: describeLatencyThreshold({ latency: [first] }), raw: t.text, label: describeLatencyThreshold(t) };
 }
 
 /** What a step's load is: users (closed model) or offered journeys per second (open model). */
@@ -235,6 +238,8 @@ export function analyze(results: Results): Analysis {
         combos.indexOf(a) - combos.indexOf(b),
     );
   assignRanks(ranked);
+  // By rank first, so the # column never goes down and up again (a higher median can have the lower rank).
+  ranked.sort((a, b) => (a.rank ?? Number.MAX_SAFE_INTEGER) - (b.rank ?? Number.MAX_SAFE_INTEGER));
 
   const baseline = registry.baseline;
   const baselines = new Map<string, ComboSummary>();
@@ -327,7 +332,8 @@ function referenceOf(a: Analysis, d: Dimension, values: string[]): string | unde
 
 export function attribution(a: Analysis, dimension: Dimension): Attribution {
   const measured = a.combos.filter((c) => c.rep);
-  const others = DIMENSIONS.filter((d) => d !== dimension);
+  // The fixed dimensions in the order the tables' group headers name them (app / store / conn / Node).
+  const others = (['app', 'store', 'conn', 'runtime'] as const).filter((d) => d !== dimension);
   const columns = [...new Set(measured.map((c) => dimValue(c, dimension)))].sort(dimOrder(a, dimension));
   const reference = referenceOf(a, dimension, columns) ?? '';
   const ordered = [reference, ...columns.filter((c) => c !== reference)].filter((c) => c !== '');
@@ -392,15 +398,16 @@ export interface FirstOver {
   latencyMs: number;
 }
 
-/** The endpoint that went over the threshold at the lowest load (the worst one if several did at once). */
+/** The endpoint that went over the threshold's first condition at the lowest load (the worst one if several did at once). */
 export function firstEndpointOver(a: Analysis, c: ComboSummary): FirstOver | null {
-  const { metric, ms } = a.threshold;
+  const { metric, ms, op } = a.threshold;
   if (!Number.isFinite(ms)) return null;
+  const over = (v: number) => (op === '<=' ? v > ms : v >= ms);
   for (const s of c.rep?.steps ?? []) {
     let worst: FirstOver | null = null;
     for (const e of Object.keys(s.endpoints ?? {})) {
       const v = endpointLatency(s, e, metric);
-      if (v !== null && v >= ms && (worst === null || v > worst.latencyMs)) worst = { endpoint: e, load: s.load, latencyMs: v };
+      if (v !== null && over(v) && (worst === null || v > worst.latencyMs)) worst = { endpoint: e, load: s.load, latencyMs: v };
     }
     if (worst) return worst;
   }

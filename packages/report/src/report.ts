@@ -10,14 +10,18 @@ import { buildCharts, renderSvg, type ChartSpec } from './charts.js';
 import { link, mdInline, mdTable, renderMarkdownBlocks, renderMarkdownSections, type Block, type Section } from './doc.js';
 import { attributionSummaryBlocks, headerBlocks, leaderboardBlocks, reportSections } from './sections.js';
 import { loadChartJs, renderHtmlPage } from './html.js';
-import { isResults } from './schema.js';
-import type { Results } from './results.js';
+import { isResults, validateResults } from './schema.js';
+import { RESULTS_SCHEMA_VERSION, type Results } from './results.js';
 import { text } from './format.js';
 
 /**
  * Writes a generated file, refusing (one line) to write through a symbolic link: a link planted in a run directory
  * or in place of a README must not redirect the write out of the target directory.
  */
+export async function writeGeneratedFile(file: string, data: string): Promise<void> {
+  return writeFile(file, data);
+}
+
 async function writeFile(file: string, data: string): Promise<void> {
   let handle;
   try {
@@ -50,8 +54,12 @@ export async function readResults(runDir: string): Promise<Results> {
     throw new Error(`stackbench report: ${file} is not valid JSON: ${(err as Error).message}`);
   }
   if (!isResults(data)) {
-    throw new Error(`stackbench report: ${file} is not a schemaVersion 1 results document (see @stackbench/report/results.schema.json)`);
+    const version = typeof data === 'object' && data !== null && 'schemaVersion' in data ? `schemaVersion ${JSON.stringify(data.schemaVersion)}` : 'no schemaVersion';
+    throw new Error(`stackbench report: ${file} is not a schemaVersion ${RESULTS_SCHEMA_VERSION} results document (it has ${version}; see @stackbench/report/results.schema.json)`);
   }
+  // The renderers trust the shape: a document that breaks it is named here, path by path, not as a TypeError later.
+  const problems = validateResults(data, 5);
+  if (problems.length > 0) throw new Error(`stackbench report: ${file} does not match results.schema.json:\n  ${problems.join('\n  ')}`);
   return data;
 }
 
@@ -223,6 +231,13 @@ async function findRuns(resultsDir: string): Promise<{ dir: string; results: Res
  * list of every run directory under RESULTS_DIR. `runDir` is the run to publish (usually the latest). Returns the path.
  */
 export async function writeResultsIndex(resultsDir: string, runDir: string): Promise<string> {
+  const file = join(resolve(resultsDir), 'README.md');
+  await writeFile(file, await renderResultsIndex(resultsDir, runDir));
+  return file;
+}
+
+/** The text of RESULTS_DIR/README.md (see writeResultsIndex). */
+export async function renderResultsIndex(resultsDir: string, runDir: string): Promise<string> {
   const root = resolve(resultsDir);
   const dir = resolve(runDir);
   const results = await readResults(dir);
@@ -267,9 +282,7 @@ export async function writeResultsIndex(resultsDir: string, runDir: string): Pro
     renderMarkdownSections(reportSections(a, charts), { chartPrefix: prefix }),
     ...(runsTable ? ['## All runs', runsTable] : []),
   ].join('\n\n');
-  const file = join(root, 'README.md');
-  await writeFile(file, md + '\n');
-  return file;
+  return md + '\n';
 }
 
 /**

@@ -161,6 +161,20 @@ export const IntegritySchema = Type.Object({
 });
 export type Integrity = Static<typeof IntegritySchema>;
 
+/** What PostgreSQL executed per HTTP request, per endpoint (pg_stat_statements; see the bench's sql-census.ts). */
+export const SqlCensusSchema = Type.Record(
+  Type.String(),
+  Type.Object({
+    requests: Type.Integer({ minimum: 1 }),
+    statements: nonNegative('statements executed per request, nested ones (foreign-key checks) included'),
+    roundTrips: nonNegative('statements the app sent per request'),
+    transactions: nonNegative('transactions per request'),
+    top: Type.Array(Type.Object({ query: Type.String(), perRequest: nonNegative(), meanMs: nonNegative(), toplevel: Type.Boolean() }), { maxItems: 5 }),
+  }),
+  { title: 'SqlCensus' },
+);
+export type SqlCensus = Static<typeof SqlCensusSchema>;
+
 export const COMBO_STATUSES = ['measured', 'unverified', 'failed'] as const;
 export type ComboStatus = (typeof COMBO_STATUSES)[number];
 
@@ -183,6 +197,8 @@ export const ComboSchema = Type.Object(
     /** The app process over the whole load (null when not sampled). */
     appUsage: nullable(Type.Object({ peakRssMiB: nullable(nonNegative()), avgCpuPct: nonNegative() })),
     cost: nullable(CostSchema),
+    /** The SQL it sent per request, per endpoint (absent when pg_stat_statements was not available). */
+    sql: Type.Optional(SqlCensusSchema),
     /** The data audit after the run; null when it could not run (which makes `bench` exit non-zero). */
     integrity: nullable(IntegritySchema),
   },

@@ -1,4 +1,4 @@
-import { Value } from '@sinclair/typebox/value';
+import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { fileURLToPath } from 'node:url';
 import { RESULTS_SCHEMA_VERSION, ResultsSchema, type Results } from './results.js';
 
@@ -17,11 +17,26 @@ export function resultsSchemaText(): string {
   return JSON.stringify(resultsSchema, null, 2) + '\n';
 }
 
+/**
+ * A union (every nullable object is one) reports only "Expected union value" at its own path: the variant that got
+ * furthest into the value says what is actually wrong there.
+ */
+function deepest(error: ValueError): ValueError {
+  const variants = (error.errors ?? [])
+    .map((v) => v.First())
+    .filter((e): e is ValueError => e !== undefined && e.type !== ValueErrorType.Null)
+    .map(deepest);
+  // A nullable value that is not null: its one other variant's problem.
+  if (variants.length === 1) return variants[0]!;
+  return variants.reduce((best, e) => (e.path.length > best.path.length ? e : best), error);
+}
+
 /** Why a document is not a valid results.json: "path: message" lines (empty when valid). At most `limit` lines. */
 export function validateResults(value: unknown, limit = 10): string[] {
   const problems: string[] = [];
   for (const error of Value.Errors(ResultsSchema, value)) {
-    problems.push(`${error.path || '/'}: ${error.message}`);
+    const specific = deepest(error);
+    problems.push(`${specific.path || '/'}: ${specific.message}`);
     if (problems.length >= limit) break;
   }
   return problems;

@@ -37,6 +37,14 @@ export function breakpointText(c: ComboSummary): string {
   return MISSING;
 }
 
+/** min..max of the repeats' breakpoints; a repeat without one (0) prints as "< its first load", as the breakpoint does. */
+function repeatRangeText(c: ComboSummary): string {
+  if (!c.range) return MISSING;
+  const below = c.measured.find((m) => !m.breakpoint)?.steps[0]?.load;
+  const loadText = (u: number) => (u === 0 && below !== undefined ? `< ${fmtCount(below)}` : fmtCount(u));
+  return c.range.lo === c.range.hi ? loadText(c.range.lo) : `${loadText(c.range.lo)}..${loadText(c.range.hi)}`;
+}
+
 function rankText(c: ComboSummary): string {
   return c.rank === null ? MISSING : `${c.tied ? '=' : ''}${c.rank}`;
 }
@@ -113,7 +121,7 @@ export function leaderboardTable(a: Analysis): Table {
     if (failed > 0) notes.push(`${failed} of ${c.entries.length} repeats not measured`);
     if (cost && !cost.exact) notes.push(`cost at ${fmtCount(cost.load)} ${a.unit.short}`);
     if (c.integrityProblems.length) notes.push('integrity check failed ‡');
-    const range = c.range && c.measured.length > 1 ? (c.range.lo === c.range.hi ? fmtCount(c.range.lo) : `${fmtCount(c.range.lo)}..${fmtCount(c.range.hi)}`) : MISSING;
+    const range = c.range && c.measured.length > 1 ? repeatRangeText(c) : MISSING;
     return [
       rankText(c),
       { text: c.label, strong: isBaseline(a, c) },
@@ -320,7 +328,7 @@ export function endpointTable(a: Analysis): Table {
   });
   return {
     id: 'endpoints',
-    headers: ['app / store / conn / Node', a.unit.short, ...eps.map((e) => `${e} ${metric} ms`), `First over ${a.threshold.label}`],
+    headers: ['app / store / conn / Node', a.unit.short, ...eps.map((e) => `${e} ${metric} ms`), `First over ${a.threshold.metricLabel}`],
     align: ['left', 'right', ...eps.map(() => 'right' as const), 'left'],
     rows,
   };
@@ -330,7 +338,7 @@ export function endpointBlocks(a: Analysis): Block[] {
   if (a.ranked.length === 0 || endpointsIn(a).length === 0) return [p('No per-endpoint figures in this run.')];
   return [
     p(
-      `${a.threshold.metric} per endpoint at the breakpoint step (the slowest in bold), and the request that crossed ${a.threshold.label} at the lowest load: the one that breaks first.`,
+      `${a.threshold.metric} per endpoint at the breakpoint step (the slowest in bold), and the request that crossed ${a.threshold.metricLabel} at the lowest load: the one that breaks first.`,
     ),
     { kind: 'table', table: endpointTable(a) },
   ];
@@ -340,7 +348,6 @@ export function endpointBlocks(a: Analysis): Block[] {
 
 export function repeatsTable(a: Analysis): Table {
   const rows: Cell[][] = a.ranked.map((c) => {
-    const loadText = (u: number) => (u === 0 && c.belowLoad !== null ? `< ${fmtCount(c.belowLoad)}` : fmtCount(u));
     const lo = c.range?.lo ?? 0;
     const hi = c.range?.hi ?? 0;
     const rps = c.measured.map((m) => m.breakpoint?.rps).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
@@ -349,7 +356,7 @@ export function repeatsTable(a: Analysis): Table {
       c.label,
       `${c.measured.length} of ${c.entries.length}`,
       `${breakpointText(c)} (#${c.rep?.repeat ?? MISSING})`,
-      lo === hi ? loadText(lo) : `${loadText(lo)}..${loadText(hi)}`,
+      repeatRangeText(c),
       med > 0 ? fmtPercent((hi - lo) / med) : MISSING,
       fmtRps(c.breakpoint?.rps),
       rps.length ? `${fmtRps(Math.min(...rps))}..${fmtRps(Math.max(...rps))}` : MISSING,

@@ -1,13 +1,34 @@
 import { readFileSync } from 'node:fs';
-import type { Results } from '../src/results.js';
+import type { Combo, Results } from '../src/results.js';
 
 export const fixturePath = new URL('./fixtures/results.json', import.meta.url);
 
+/** A fresh copy of the fixture (tests mutate their copies). */
 export function loadFixture(): Results {
   return JSON.parse(readFileSync(fixturePath, 'utf8')) as Results;
 }
 
-/** Parses a GitHub Markdown table (the first one found after `startsWith`, if given) into header + rows of cells. */
+/** The fixture's entries of one combination, e.g. entriesOf(r, 'node-http', 'pg', 'pool', '20.19.5'). */
+export function entriesOf(r: Results, app: string, store: string, conn: string, runtime: string): Combo[] {
+  const found = r.combos.filter((c) => c.app === app && c.store === store && c.conn === conn && c.runtime === runtime);
+  if (found.length === 0) throw new Error(`no entries for ${app}/${store}/${conn}/${runtime}`);
+  return found;
+}
+
+/** The same run in the open model: loads read as offered journeys per second. */
+export function openModel(r: Results): Results {
+  const open = structuredClone(r);
+  open.method.model = 'open';
+  for (const c of open.combos) for (const s of c.steps) s.model = 'open';
+  return open;
+}
+
+/** GitHub Markdown's backslash escapes undone, so cells compare with what a reader sees. */
+function unescapeMd(s: string): string {
+  return s.replace(/\\([\\*`[\]|<_])/g, '$1');
+}
+
+/** Parses a GitHub Markdown table (the first one found after `afterHeading`, if given) into header + rows of cells. */
 export function parseMdTable(md: string, afterHeading?: string): { headers: string[]; rows: string[][] } {
   let text = md;
   if (afterHeading) {
@@ -24,7 +45,7 @@ export function parseMdTable(md: string, afterHeading?: string): { headers: stri
     l
       .slice(1, -1)
       .split(/(?<!\\)\|/)
-      .map((c) => c.trim().replace(/\\\|/g, '|').replace(/\*\*/g, '').replace(/\\</g, '<'));
+      .map((c) => unescapeMd(c.trim().replace(/\*\*/g, '')));
   const [head, , ...rows] = tableLines;
   return { headers: split(head!), rows: rows.map(split) };
 }

@@ -102,13 +102,13 @@ describeWithPart('chromium', 'report.html in headless Chromium', (browser) => {
     }
     const byId = Object.fromEntries(charts.map((c) => [c.id, c]));
     expect(byId['chart-breakpoints']!.type).toBe('bar');
-    expect(byId['chart-breakpoints']!.datasets).toEqual([{ label: 'breakpoint users', points: 11 }]);
+    expect(byId['chart-breakpoints']!.datasets).toEqual([{ label: 'breakpoint', points: 11 }]);
     // Node 24: 8 measured combinations + the threshold line; Node 20: 3 + threshold.
     const lat24 = byId['chart-latency-node-24.11.0']!;
     expect(lat24.type).toBe('line');
     expect(lat24.datasets).toHaveLength(9);
     expect(lat24.datasets!.at(-1)).toEqual({ label: 'threshold p95 < 100 ms', points: 2 });
-    expect(lat24.datasets!.find((d: any) => d.label === 'fastify / pg / pool')!.points).toBe(8); // 10, 20, 40, ..., 140 users
+    expect(lat24.datasets!.find((d: any) => d.label === 'fastify / pg / pool')!.points).toBe(10); // 10, 20, 40, ..., 140, 150 (bisection), 160 users
     expect(byId['chart-rps-node-24.11.0']!.datasets).toHaveLength(8);
     expect(byId['chart-latency-node-20.19.5']!.datasets).toHaveLength(4);
     expect(byId['chart-rps-node-20.19.5']!.datasets).toHaveLength(3);
@@ -117,14 +117,19 @@ describeWithPart('chromium', 'report.html in headless Chromium', (browser) => {
   it('renders the same tables as README.md', async () => {
     const rows = await page.$$eval('table[data-table="leaderboard"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
     expect(rows).toHaveLength(11);
-    expect(rows[0]!.slice(0, 4)).toEqual(['1', 'fastify / pg / pool / 24.11.0', '120 (1.20x)', '960.0 (1.20x)']);
-    for (const id of ['attribution-store', 'attribution-app', 'attribution-conn', 'attribution-runtime', 'endpoints', 'repeats', 'not-measured', 'driver-bound', 'packages']) {
+    expect(rows[0]!.slice(0, 5)).toEqual(['1', 'fastify / pg / pool / 24.11.0', '150 (1.50x)', '140..150', '1200.0 (1.50x)']);
+    expect(rows.filter((r) => r[0] === '=3').map((r) => r[1])).toEqual(['node-http / pg / pool / 24.11.0', 'nest-fastify / pg / pool / 24.11.0']);
+    const cost = await page.$$eval('table[data-table="cost"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(cost.find((r) => r[0] === 'node-http / pg / per-request / 24.11.0')!.slice(1, 2)).toEqual(['30 *']);
+    for (const id of ['cost', 'attribution-store', 'attribution-app', 'attribution-conn', 'attribution-runtime', 'endpoints', 'repeats', 'not-measured', 'driver-bound', 'packages']) {
       expect(await page.locator(`table[data-table="${id}"]`).count(), id).toBe(1);
     }
     const text = await page.locator('main').innerText();
     expect(text).not.toMatch(/NaN|undefined|Infinity/);
     expect(text).toContain('AMD EPYC 7B13');
-    expect(text).toContain('per-request costs 40 %');
+    expect(text).toContain('Envelope: app 0.5 CPU / 512 MiB, PostgreSQL 1 CPU / 1024 MiB (cgroup-v1, 10 ms CPU period)');
+    expect(text).toContain('per-request costs 70 %');
+    expect(text).toContain('nest-fastify vs node-http: within noise');
   });
 
   it('shows values on hover and toggles series from the legend', async () => {

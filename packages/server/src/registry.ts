@@ -12,7 +12,8 @@
  * Optional flags: `baseline` (one app and one store: the reference every ratio divides by), `probe` (one app: the
  * default selection runs it on every store and connection strategy), `trackedPackages` (npm packages whose versions
  * identify what was measured; default: the framework package or the store's library), `options` (stores: passed to
- * the factory, so one package can offer variants).
+ * the factory, so one package can offer variants), `variantOf` (a store variant: selectable, measured on demand, but
+ * not part of the default selection).
  */
 import { CONNECTION_STRATEGIES, type ConnectionStrategy } from '@stackbench/contract';
 import { workspaceRoot } from '@stackbench/contract/workspace';
@@ -52,6 +53,8 @@ export interface StoreEntry {
   trackedPackages: string[];
   /** Extra options for the factory (a variant of the same store package). */
   options: Record<string, unknown>;
+  /** The store this one is a variant of (e.g. drizzle-tuned of drizzle); variants stay out of the default selection. */
+  variantOf: string | null;
   baseline: boolean;
 }
 
@@ -130,6 +133,7 @@ export function loadRegistry(root: string | null = workspaceRoot()): Registry {
           description: str(s, 'description', where, '-'),
           trackedPackages: list(s, 'trackedPackages', [library]),
           options: typeof s.options === 'object' && s.options !== null ? (s.options as Record<string, unknown>) : {},
+          variantOf: typeof s.variantOf === 'string' ? s.variantOf : null,
           baseline: s.baseline === true,
         });
       }

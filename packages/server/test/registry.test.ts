@@ -32,11 +32,12 @@ describe('the registry of this checkout', () => {
   it('holds the five apps and three stores, baseline first, and the probe app for the default selection', () => {
     const reg = registry();
     expect(reg.apps.map((a) => a.name)).toEqual(['node-http', 'express', 'fastify', 'nest-express', 'nest-fastify']);
-    expect(reg.stores.map((s) => s.name)).toEqual(['pg', 'drizzle', 'typeorm']);
+    expect(reg.stores.map((s) => s.name)).toEqual(['pg', 'drizzle', 'drizzle-tuned', 'typeorm', 'typeorm-tuned']);
+    expect(reg.stores.filter((s) => s.variantOf).map((s) => [s.name, s.variantOf])).toEqual([['drizzle-tuned', 'drizzle'], ['typeorm-tuned', 'typeorm']]);
     expect(reg.baseline).toEqual({ app: 'node-http', store: 'pg', conn: 'pool' });
     expect(reg.probe).toBe('fastify');
     expect(reg.apps.find((a) => a.name === 'nest-fastify')!.trackedPackages).toContain('@nestjs/platform-fastify');
-    expect(allCombinations(reg)).toHaveLength(30);
+    expect(allCombinations(reg)).toHaveLength(50);
   });
 });
 

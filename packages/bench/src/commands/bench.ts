@@ -10,6 +10,7 @@ import { collectEnvironment } from '../orchestrator/environment.js';
 import { Progress } from '../orchestrator/progress.js';
 import { runBench, type BenchOutcome, type Resources } from '../orchestrator/run.js';
 import { writeRunReport } from './report.js';
+import { censusUnavailable } from '../orchestrator/sql-census.js';
 
 /**
  * Exit codes: 0 every combination measured with audited, clean data; 2 some failed or unverified, found data
@@ -48,7 +49,7 @@ export function confineDatabase(envelope: CgroupEnvelope, db: DatabaseHandle): {
 }
 
 /** How the app and PostgreSQL are confined and read during the run. */
-export function resourcesFor(envelope: CgroupEnvelope | null, db: DatabaseHandle, layout: CpuLayout): Resources {
+export function resourcesFor(envelope: CgroupEnvelope | null, db: DatabaseHandle, layout: CpuLayout, sqlCensus: string | null): Resources {
   let dbReader = null;
   if (envelope && db.postmasterPid !== null) dbReader = envelope.db.reader(false);
   else if (db.postmasterPid !== null) dbReader = processTreeReader(db.postmasterPid);
@@ -61,6 +62,7 @@ export function resourcesFor(envelope: CgroupEnvelope | null, db: DatabaseHandle
     appReader: (pid) => withRss(envelope ? envelope.app.reader(false) : processTreeReader(pid), processReader(pid)),
     db: dbSampler?.available ? dbSampler.start() : null,
     machineCores: layout.allowed.length,
+    sqlCensus,
   };
 }
 
@@ -168,7 +170,9 @@ export async function runConfigured(config: BenchConfig): Promise<number> {
     if (layout.mode === 'pinned' && layout.driverCpu !== null && !(await pinProcess(process.pid, layout.driverCpu))) {
       progress.line(`warning: could not pin the load generator to cpu ${layout.driverCpu}`);
     }
-    const resources = resourcesFor(envelope, db, layout);
+    const censusMissing = await censusUnavailable(db.url);
+    if (censusMissing) progress.line(censusMissing);
+    const resources = resourcesFor(envelope, db, layout, censusMissing);
     const environment = await collectEnvironment({
       databaseUrl: db.url,
       cpuLayout: `${layout.description}${layout.note ? ` (${layout.note})` : ''}`,

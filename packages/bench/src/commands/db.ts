@@ -1,4 +1,4 @@
-import { describeUrl, hasSchema, resetDatabase, resolveDatabase, embeddedDataDir, stackbenchHome, waitForSignal } from '@stackbench/db';
+import { isAlive, describeUrl, hasSchema, resetDatabase, resolveDatabase, embeddedDataDir, stackbenchHome, waitForSignal } from '@stackbench/db';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, intFlag, parseFlags } from '../cli-support.js';
@@ -44,19 +44,11 @@ async function down(): Promise<number> {
   }
   const owner = existsSync(ownerFile) ? Number(readFileSync(ownerFile, 'utf8')) : NaN;
   const postmaster = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  const target = Number.isInteger(owner) && alive(owner) ? owner : postmaster;
+  const target = Number.isInteger(owner) && isAlive(owner) ? owner : postmaster;
   process.kill(target, 'SIGINT');
-  for (let i = 0; i < 300 && alive(postmaster); i++) await new Promise((r) => setTimeout(r, 50));
-  if (alive(postmaster)) throw new CliError(`embedded PostgreSQL (pid ${postmaster}) did not stop within 15 s`);
+  for (let i = 0; i < 300 && isAlive(postmaster); i++) await new Promise((r) => setTimeout(r, 50));
+  if (isAlive(postmaster)) throw new CliError(`embedded PostgreSQL (pid ${postmaster}) did not stop within 15 s`);
   console.log('embedded PostgreSQL stopped');
   return 0;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

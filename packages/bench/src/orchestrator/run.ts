@@ -19,10 +19,11 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAppProcess, type AppProcess } from '../app-process.js';
 import { auditData } from './audit.js';
-import type { BenchConfig, ComboRun } from './config.js';
+import { timestampId, type BenchConfig, type ComboRun } from './config.js';
 import { pinProcess, type CpuLayout } from './cpu-layout.js';
 import { comboLabel, Progress, summaryTable } from './progress.js';
 import { writeResults } from './results-file.js';
+import { runSqlCensus } from './sql-census.js';
 
 /** Time limits of the phases around the load (the load itself is bounded per step, see stepBudgetMs). */
 export const LIMITS = {
@@ -46,6 +47,8 @@ export interface Resources {
   db: UsageSampler | null;
   /** CPUs this run may use. */
   machineCores: number;
+  /** Whether pg_stat_statements can count each stack's SQL (null), or why not. */
+  sqlCensus: string | null;
 }
 
 export interface OrchestratorContext {
@@ -318,6 +321,20 @@ async function verifyPhase(s: ComboRunState, app: AppProcess): Promise<void> {
   s.ctx.progress.note(`verify: ${report.passed}/${report.results.length} contract checks passed`);
 }
 
+/** The SQL the stack sends per request, per endpoint (skipped without pg_stat_statements: said once per run). */
+async function censusPhase(s: ComboRunState, app: AppProcess): Promise<void> {
+  if (s.ctx.resources.sqlCensus !== null) return;
+  try {
+    s.combo.sql = await withTimeout(runSqlCensus(app.url, s.ctx.databaseUrl), LIMITS.verifyMs, 'the SQL census did not finish');
+    const per = (name: string) => s.combo.sql?.[name]?.roundTrips ?? NaN;
+    s.ctx.progress.note(`sql: round trips per request list ${per('list')}, product ${per('product')}, order ${per('order')}, order_view ${per('order_view')}`);
+  } catch (err) {
+    s.checkInterrupted();
+    if (s.exitedEarly) throw s.crashed('during the SQL census');
+    s.notes.push(`SQL census failed: ${firstLine(err)}`);
+  }
+}
+
 /** One step: the engine runs it, the app's and PostgreSQL's usage over the same window are read, it is judged. */
 async function stepPhase(s: ComboRunState, app: AppProcess, planned: PlannedStep): Promise<Step> {
   const { ctx } = s;
@@ -431,7 +448,8 @@ export async function runCombination(run: ComboRun, index: number, total: number
     await resetPhase(s, ctx.databaseUrl, '');
     const app = await startPhase(s);
     await verifyPhase(s, app);
-    // The suite placed orders: start the load from the seeded state again (same app process, same connections).
+    await censusPhase(s, app);
+    // The suite and the census placed orders: start the load from the seeded state again (same app, same connections).
     await resetPhase(s, withLockTimeout(ctx.databaseUrl), 'after verification ');
     const brokeOff = await loadPhase(s, app);
     if (s.appSampler) {
@@ -465,7 +483,7 @@ export interface BenchOutcome {
 
 /** `<timestamp>-<random>`: unique per run. */
 export function newRunId(date = new Date()): string {
-  return `${date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}-${randomBytes(3).toString('hex')}`;
+  return `${timestampId(date)}-${randomBytes(3).toString('hex')}`;
 }
 
 /** results.json's method block, from the configuration. */

@@ -1,0 +1,117 @@
+/**
+ * What k6 itself costs per request (not a test): the project's k6 script against a bare `http.get` loop and a
+ * hand-written four-request journey with no bookkeeping, all on the same trivial server (contract-shaped bodies, no
+ * database), plus the embedded driver for reference.
+ *
+ *   npm run bench:k6-cost -w @stackbench/bench [-- --vus 16 --rounds 2]
+ *
+ * Marginal CPU per request: each script runs twice, short and long, and (CPU long − CPU short) ÷ (requests long −
+ * requests short) is what one more request costs — k6's start-up (compiling the script once per VU) cancels out.
+ * CPU is read from /proc while k6 runs; requests from k6's own http_reqs (--summary-export). Needs k6 (K6_BIN or
+ * PATH) and the built script (npm run build).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { findK6Script, processReader, runNodeStep, UsageSampler } from '@stackbench/loadtests';
+import { findK6 } from '../src/orchestrator/config.js';
+import { serveTrivial, spread, startTrivialServer, table } from './support.js';
+
+const BARE = `import http from 'k6/http';
+export const options = { scenarios: { s: { executor: 'constant-vus', vus: Number(__ENV.VUS), duration: __ENV.SECONDS + 's' } } };
+export default function () { http.get(__ENV.BASE_URL + '/products?limit=20&after=4711'); }
+export function handleSummary() { return {}; }
+`;
+
+/** The journey written by hand, as lean as k6 allows: what the four requests cost before any bookkeeping. */
+const MINIMAL_JOURNEY = `import http from 'k6/http';
+export const options = { scenarios: { s: { executor: 'constant-vus', vus: Number(__ENV.VUS), duration: __ENV.SECONDS + 's' } }, discardResponseBodies: true };
+const JSON_POST = { headers: { 'Content-Type': 'application/json' }, responseType: 'text' };
+export default function () {
+  const list = http.get(__ENV.BASE_URL + '/products?limit=20&after=' + (5 + Math.floor(Math.random() * 9000)), { responseType: 'text' });
+  const id = Number(String(list.body).slice(16, 22).replace(/[^0-9]/g, '')) || 6;
+  http.get(__ENV.BASE_URL + '/products/' + id);
+  const order = http.post(__ENV.BASE_URL + '/orders', JSON.stringify({ productId: id, quantity: 1 }), JSON_POST);
+  http.get(__ENV.BASE_URL + '/orders/' + (Number(String(order.body).slice(6, 14).replace(/[^0-9]/g, '')) || 1));
+}
+export function handleSummary() { return {}; }
+`;
+
+interface K6Run {
+  cpuSeconds: number;
+  requests: number;
+}
+
+function runK6(binary: string, script: string, env: Record<string, string>, exportFile: string): Promise<K6Run> {
+  return new Promise((resolveRun, reject) => {
+    const args = ['run', '--quiet', '--no-usage-report', '--summary-export', exportFile, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), script];
+    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const sampler = new UsageSampler(processReader(child.pid!), 50).start();
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      sampler.stop();
+      const last = sampler.samples[sampler.samples.length - 1];
+      if (code !== 0 || !last || !existsSync(exportFile)) return reject(new Error(`k6 exited ${code} for ${script}`));
+      const summary = JSON.parse(readFileSync(exportFile, 'utf8')) as { metrics: { http_reqs?: { count?: number } } };
+      resolveRun({ cpuSeconds: last.cpuSeconds, requests: summary.metrics.http_reqs?.count ?? 0 });
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { vus: { type: 'string', default: '16' }, rounds: { type: 'string', default: '2' }, short: { type: 'string', default: '3' }, long: { type: 'string', default: '9' } } });
+  const vus = Number(values.vus);
+  const rounds = Number(values.rounds);
+  const [short, long] = [Number(values.short), Number(values.long)];
+  const binary = findK6();
+  const script = findK6Script();
+  if (!binary || !script) {
+    console.error(`k6-cost: needs k6 (K6_BIN or PATH) and the built script (npm run build); found ${binary ?? 'no k6'}, ${script ?? 'no script'}`);
+    return 1;
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'stackbench-k6-cost-'));
+  const server = await startTrivialServer(fileURLToPath(import.meta.url));
+  try {
+    writeFileSync(join(tmp, 'bare.js'), BARE);
+    writeFileSync(join(tmp, 'minimal.js'), MINIMAL_JOURNEY);
+    const scripts: Array<{ name: string; file: string; env: (seconds: number) => Record<string, string> }> = [
+      { name: 'bare http.get loop', file: join(tmp, 'bare.js'), env: (s) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(s) }) },
+      { name: 'hand-written 4-request journey', file: join(tmp, 'minimal.js'), env: (s) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(s) }) },
+      {
+        name: 'stackbench script (dist/k6/stepped.js)',
+        file: script,
+        env: (s) => ({ BASE_URL: server.url, STEPS: String(vus), STEP_SECONDS: String(s - 1), INITIAL_WARMUP_SECONDS: '1', ABORT_ON_FAIL: 'false', SUMMARY_PATH: join(tmp, 'summary.json') }),
+      },
+    ];
+    console.log(`k6-cost: ${binary}, ${vus} VUs, ${short} s and ${long} s runs, ${rounds} round(s); trivial server ${server.url}; ${cpus().length} CPUs\n`);
+    const perScript = new Map<string, number[]>();
+    for (let round = 1; round <= rounds; round++) {
+      for (const s of scripts) {
+        const a = await runK6(binary, s.file, s.env(short), join(tmp, 'a.json'));
+        const b = await runK6(binary, s.file, s.env(long), join(tmp, 'b.json'));
+        const us = ((b.cpuSeconds - a.cpuSeconds) * 1e6) / (b.requests - a.requests);
+        console.log(`  round ${round}: ${s.name}: ${us.toFixed(1)} µs/request (${a.requests} and ${b.requests} requests)`);
+        perScript.set(s.name, [...(perScript.get(s.name) ?? []), us]);
+      }
+    }
+    const { measurement } = await runNodeStep({ baseUrl: server.url, model: 'closed', load: vus, durationMs: long * 1000, warmupMs: 1000, thinkMs: 0, productCount: 10_000, maxRequests: 100_000_000, requestTimeoutMs: 10_000 });
+    const nodeUs = ((measurement.driver.cpuPct / 100) * measurement.seconds * 1e6) / measurement.requests;
+    const bare = spread(perScript.get(scripts[0]!.name)!)!.median;
+    const rows = [['load generator', 'µs/request (median)', 'x bare k6 loop'], ...scripts.map((s) => [s.name, spread(perScript.get(s.name)!)!.median.toFixed(1), (spread(perScript.get(s.name)!)!.median / bare).toFixed(2)])];
+    rows.push(['embedded driver (same journey)', nodeUs.toFixed(1), (nodeUs / bare).toFixed(2)]);
+    console.log(`\n${table(rows)}`);
+    return 0;
+  } finally {
+    server.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (process.argv.includes('--serve')) {
+  serveTrivial();
+} else if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await main();
+}
