@@ -31,6 +31,8 @@ export interface AppProcess {
   child: ChildProcess;
   /** Last lines the app printed, for error reports. */
   output(): string;
+  /** Resolves with the first line printed from now on that matches `pattern` (rejects after `timeoutMs` or on exit). */
+  waitForLine(pattern: RegExp, timeoutMs: number): Promise<string>;
   /** Resolves with the exit code (or signal) once the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, then SIGKILL after a grace period. */
@@ -100,6 +102,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     }),
   );
   let onLine: (line: string) => void = () => undefined;
+  const watchers = new Set<(line: string) => void>();
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (!line) continue;
@@ -107,8 +110,31 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
       if (ring.length > 40) ring.shift();
       options.onOutput?.(line);
       onLine(line);
+      for (const w of watchers) w(line);
     }
   };
+  const waitForLine = (pattern: RegExp, timeoutMs: number) =>
+    new Promise<string>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        watchers.delete(watch);
+      };
+      const watch = (line: string) => {
+        if (!pattern.test(line)) return;
+        done();
+        resolve(line);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${options.app.name} printed no ${pattern} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      watchers.add(watch);
+      void exited.then(() => {
+        if (!watchers.has(watch)) return;
+        done();
+        reject(new Error(`${options.app.name} exited before printing ${pattern}`));
+      });
+    });
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const output = () => ring.join('\n');
@@ -139,5 +165,5 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     });
   });
   onLine = () => undefined;
-  return { url, pid: child.pid!, child, output, exited, stop };
+  return { url, pid: child.pid!, child, output, waitForLine, exited, stop };
 }

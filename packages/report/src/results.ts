@@ -175,6 +175,42 @@ export const SqlCensusSchema = Type.Record(
 );
 export type SqlCensus = Static<typeof SqlCensusSchema>;
 
+/**
+ * A V8 CPU profile of the app during ONE extra step at `load` (after the plan, so no planned step is profiled): its
+ * files beside results.json, and where the CPU went, grouped by where the code lives (@stackbench/profile).
+ */
+export const CpuProfileSchema = Type.Object(
+  {
+    load: Type.Number({ exclusiveMinimum: 0 }),
+    /** The profiled step's own figures, and the same load's unprofiled step (the profiler's overhead shows here). */
+    step: Type.Object({ requests: Type.Integer({ minimum: 0 }), rps: nonNegative(), p95Ms: nonNegative() }),
+    unprofiledRps: nullable(nonNegative()),
+    /** Wall-clock windows, epoch ms: the profile must lie inside the step (warm-up excluded). */
+    profileWindow: Type.Object({ startMs: Type.Number(), stopMs: Type.Number() }),
+    stepWindow: Type.Object({ startMs: Type.Number(), endMs: Type.Number() }),
+    /** Paths relative to the run directory. */
+    file: Type.String(),
+    flameGraph: Type.String(),
+    summary: Type.Object({
+      busyMs: nonNegative(),
+      idleMs: nonNegative(),
+      sampleCount: Type.Integer({ minimum: 0 }),
+      categories: Type.Array(
+        Type.Object({
+          category: Type.String(),
+          ms: nonNegative(),
+          percent: nullable(nonNegative()),
+          topFunctions: Type.Array(Type.Object({ name: Type.String(), package: nullable(Type.String()), location: Type.String(), ms: nonNegative(), percent: nullable(nonNegative()) })),
+        }),
+      ),
+      owners: Type.Array(Type.Object({ owner: Type.String(), ms: nonNegative(), percent: nonNegative() })),
+      packages: Type.Array(Type.Object({ package: Type.String(), rule: Type.String(), ms: nonNegative(), percent: nonNegative() })),
+    }),
+  },
+  { title: 'CpuProfile' },
+);
+export type CpuProfile = Static<typeof CpuProfileSchema>;
+
 export const COMBO_STATUSES = ['measured', 'unverified', 'failed'] as const;
 export type ComboStatus = (typeof COMBO_STATUSES)[number];
 
@@ -199,6 +235,8 @@ export const ComboSchema = Type.Object(
     cost: nullable(CostSchema),
     /** The SQL it sent per request, per endpoint (absent when pg_stat_statements was not available). */
     sql: Type.Optional(SqlCensusSchema),
+    /** With --cpu-prof: where the app's CPU went during one extra step. */
+    profile: Type.Optional(CpuProfileSchema),
     /** The data audit after the run; null when it could not run (which makes `bench` exit non-zero). */
     integrity: nullable(IntegritySchema),
   },

@@ -5,7 +5,7 @@
  */
 import { DRIVER_BOUND_LIMITS } from '@stackbench/loadtests';
 import { code, link, p, strong, type Block, type Cell, type Paragraph, type Section, type Table } from './doc.js';
-import { costPhrase, fixed, fmtCount, fmtCpu, fmtDuration, fmtMiB, fmtMs, fmtPercent, fmtRatio, fmtRps, MISSING, ratio, text } from './format.js';
+import { costPhrase, fixed, fmtCount, fmtCpu, fmtDuration, fmtMiB, fmtMs, fmtPercent, fmtRatio, fmtRps, median, MISSING, ratio, text } from './format.js';
 import {
   attribution,
   baselineFor,
@@ -229,13 +229,55 @@ export function attributionSentences(a: Analysis, att: Attribution): Paragraph[]
     const range = s.count > 1 ? `, range ${fmtRatio(s.min)}..${fmtRatio(s.max)}` : '';
     const of = `median of ${s.count} comparison${s.count === 1 ? '' : 's'}${range}`;
     if (s.withinNoise === s.count) {
-      out.push([strong(colName(att.dimension, col)), ` vs ${ref}: within noise (${fmtRatio(s.median)}, ${of}; the repeat ranges overlap).`]);
+      const why = evidence(a, att, col);
+      out.push([strong(colName(att.dimension, col)), ` vs ${ref}: within noise (${fmtRatio(s.median)}, ${of}; the repeat ranges overlap).${why ? ` ${why}` : ''}`]);
       continue;
     }
     const noise = s.withinNoise > 0 ? `; ${s.withinNoise} of ${s.count} within noise` : '';
-    out.push([strong(colName(att.dimension, col)), ` ${costPhrase(s.median)} of breakpoint ${a.unit.short} vs ${ref} (${fmtRatio(s.median)}, ${of}${noise}).`]);
+    const why = evidence(a, att, col);
+    out.push([strong(colName(att.dimension, col)), ` ${costPhrase(s.median)} of breakpoint ${a.unit.short} vs ${ref} (${fmtRatio(s.median)}, ${of}${noise}).${why ? ` ${why}` : ''}`]);
   }
   return out;
+}
+
+/** A category's share of app CPU in a combination's profile, or null. */
+function profileShare(c: ComboSummary, category: string): number | null {
+  return c.rep?.profile?.summary.categories.find((x) => x.category === category)?.percent ?? null;
+}
+
+/**
+ * Why a column costs what it costs, from what the run measured beside the breakpoints: round trips per request (the
+ * SQL census), where the app's CPU went (profiles), CPU per request of the app and of PostgreSQL (cost). One
+ * sentence, written from the first row of the comparison that has the evidence; null when the run has none.
+ */
+export function evidence(a: Analysis, att: Attribution, col: string): string | null {
+  const pairs = att.rows.map((r) => ({ c: r.cells.get(col)?.combo, ref: r.cells.get(att.reference)?.combo })).filter((p): p is { c: ComboSummary; ref: ComboSummary } => Boolean(p.c && p.ref));
+  const parts: string[] = [];
+  if (att.dimension === 'store') {
+    const withSql = pairs.find((p) => p.c.rep?.sql && p.ref.rep?.sql);
+    if (withSql) {
+      const differs = Object.keys(withSql.c.rep!.sql!).filter((e) => withSql.c.rep!.sql![e]!.roundTrips !== withSql.ref.rep!.sql![e]?.roundTrips);
+      for (const e of differs) parts.push(`its ${e} takes ${fixed(withSql.c.rep!.sql![e]!.roundTrips, 1).replace(/\.0$/, '')} round trips per request where ${att.reference} takes ${fixed(withSql.ref.rep!.sql![e]!.roundTrips, 1).replace(/\.0$/, '')}`);
+    }
+    const withProfile = pairs.find((p) => profileShare(p.c, 'orm') !== null);
+    if (withProfile) parts.push(`the ORM takes ${fixed(profileShare(withProfile.c, 'orm'), 0)} % of the app's CPU and the pg driver ${fixed(profileShare(withProfile.c, 'pg-driver'), 0)} % (${withProfile.ref.store}: pg driver ${fixed(profileShare(withProfile.ref, 'pg-driver'), 0)} %)`);
+  } else if (att.dimension === 'app') {
+    const withProfile = pairs.find((p) => profileShare(p.c, 'framework') !== null);
+    if (withProfile) parts.push(`the framework takes ${fixed(profileShare(withProfile.c, 'framework'), 0)} % of the app's CPU and validation ${fixed(profileShare(withProfile.c, 'validation'), 0)} % (${att.reference}: ${fixed(profileShare(withProfile.ref, 'framework') ?? 0, 0)} % and ${fixed(profileShare(withProfile.ref, 'validation') ?? 0, 0)} %)`);
+  }
+  const withCost = pairs.find((p) => p.c.rep?.cost && p.ref.rep?.cost);
+  if (withCost) {
+    const c = withCost.c.rep!.cost!;
+    const r = withCost.ref.rep!.cost!;
+    if (att.dimension === 'conn' && c.dbCpuUsPerRequest !== null && r.dbCpuUsPerRequest !== null) {
+      parts.push(`PostgreSQL spends ${fixed(c.dbCpuUsPerRequest, 0)} µs of CPU per request against ${fixed(r.dbCpuUsPerRequest, 0)} µs (setting up and authenticating a connection lands there)`);
+    } else if (c.appCpuUsPerRequest !== null && r.appCpuUsPerRequest !== null) {
+      parts.push(`the app spends ${fixed(c.appCpuUsPerRequest, 0)} µs of CPU per request against ${fixed(r.appCpuUsPerRequest, 0)} µs`);
+    }
+  }
+  if (parts.length === 0) return null;
+  const first = parts[0]!;
+  return `Why: ${first.charAt(0).toUpperCase()}${first.slice(1)}${parts.length > 1 ? `; ${parts.slice(1).join('; ')}` : ''}.`;
 }
 
 export function attributionBlocks(a: Analysis): Block[] {
@@ -307,6 +349,88 @@ export function costBlocks(a: Analysis): Block[] {
   ];
   if (a.ranked.some((c) => c.rep?.cost && !c.rep.cost.exact)) blocks.push(p('* that step failed the threshold: the figures are from the highest passing step below it.'));
   return blocks;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Round trips per request per endpoint (and statements, transactions), one row per combination with a census. */
+export function sqlTable(a: Analysis): Table | null {
+  const combos = a.ranked.filter((c) => c.rep?.sql);
+  if (combos.length === 0) return null;
+  const endpoints = [...new Set(combos.flatMap((c) => Object.keys(c.rep!.sql!)))];
+  const n = (v: number | undefined) => (v === undefined ? MISSING : fixed(v, 2).replace(/\.?0+$/, ''));
+  return {
+    id: 'sql',
+    headers: ['app / store / conn / Node', ...endpoints.map((e) => `${e}: round trips / statements / transactions`)],
+    align: ['left', ...endpoints.map(() => 'right' as const)],
+    rows: combos.map((c) => [c.label, ...endpoints.map((e) => { const x = c.rep!.sql![e]; return x ? `${n(x.roundTrips)} / ${n(x.statements)} / ${n(x.transactions)}` : MISSING; })]),
+  };
+}
+
+/** "order: drizzle, typeorm send 5 round trips per request where pg sends 1": the stacks that send more. */
+export function sqlFindings(a: Analysis): Paragraph[] {
+  const combos = a.ranked.filter((c) => c.rep?.sql);
+  const out: Paragraph[] = [];
+  const endpoints = [...new Set(combos.flatMap((c) => Object.keys(c.rep!.sql!)))];
+  for (const e of endpoints) {
+    const trips = combos.map((c) => ({ c, v: c.rep!.sql![e]?.roundTrips })).filter((x): x is { c: ComboSummary; v: number } => x.v !== undefined);
+    if (trips.length < 2) continue;
+    const least = Math.min(...trips.map((t) => t.v));
+    const more = trips.filter((t) => t.v > least);
+    if (more.length === 0) continue;
+    const byValue = new Map<number, string[]>();
+    for (const t of more) byValue.set(t.v, [...new Set([...(byValue.get(t.v) ?? []), t.c.store])]);
+    const fewest = [...new Set(trips.filter((t) => t.v === least).map((t) => t.c.store))];
+    const said = [...byValue].map(([v, stores]) => `${stores.join(', ')} send${stores.length === 1 ? 's' : ''} ${fixed(v, 1).replace(/\.0$/, '')}`).join('; ');
+    out.push([strong(e), `: ${said} round trips per request, where ${fewest.join(', ')} send${fewest.length === 1 ? 's' : ''} ${fixed(least, 1).replace(/\.0$/, '')}.`]);
+  }
+  return out;
+}
+
+export function sqlBlocks(a: Analysis): Block[] {
+  const t = sqlTable(a);
+  if (!t) return [p('No SQL census in this run (pg_stat_statements was not available).')];
+  const findings = sqlFindings(a);
+  return [
+    p(
+      'What PostgreSQL executed per HTTP request, counted by pg_stat_statements while each endpoint was called alone after verification: ',
+      'round trips are the statements the app sent (BEGIN and COMMIT included), statements also count what PostgreSQL ran inside them (its foreign-key checks).',
+    ),
+    { kind: 'table', table: t },
+    ...(findings.length ? [{ kind: 'list', items: findings } as Block] : [p('Every stack sends the same number of round trips for every endpoint.')]),
+  ];
+}
+
+/** Where the app's CPU went during the profiled step: the main categories' shares, and the links. */
+export function profileTable(a: Analysis): Table | null {
+  const combos = a.ranked.filter((c) => c.rep?.profile);
+  if (combos.length === 0) return null;
+  const categories = ['framework', 'validation', 'orm', 'pg-driver', 'node-http', 'app', 'gc', 'node-other', 'program', 'other'];
+  return {
+    id: 'profiles',
+    headers: ['app / store / conn / Node', a.unit.short, ...categories.map((c) => `${c} %`), 'top product', 'flame graph'],
+    align: ['left', 'right', ...categories.map(() => 'right' as const), 'left', 'left'],
+    rows: combos.map((c) => {
+      const pr = c.rep!.profile!;
+      const share = (cat: string) => pr.summary.categories.find((x) => x.category === cat)?.percent ?? null;
+      const top = pr.summary.owners.filter((o) => o.owner !== 'V8' && o.owner !== 'Node.js')[0];
+      return [c.label, fmtCount(pr.load), ...categories.map((cat) => fixed(share(cat), 0)), top ? `${top.owner} ${fixed(top.percent, 0)} %` : MISSING, pr.flameGraph];
+    }),
+  };
+}
+
+export function profileBlocks(a: Analysis): Block[] {
+  const t = profileTable(a);
+  if (!t) return [p('No CPU profile in this run (run with ', code('--cpu-prof'), ').')];
+  const overhead = a.ranked.map((c) => c.rep?.profile).filter((x) => x && x.unprofiledRps).map((x) => x!.step.rps / x!.unprofiledRps!);
+  return [
+    p(
+      'Self time of the app process during one extra, profiled step (after the plan: the planned steps ran without the profiler), grouped by where the code lives, in % of busy CPU. ',
+      'The flame graphs (SVG, beside this report) and the raw .cpuprofile files open in a browser, Chrome DevTools or speedscope.',
+    ),
+    { kind: 'table', table: t },
+    ...(overhead.length ? [p(`The profiler's own cost: the profiled steps served ${fixed((median(overhead) ?? 0) * 100, 0)} % of the rps of the same load unprofiled (median).`)] : []),
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -506,6 +630,8 @@ export function reportSections(a: Analysis, charts: ChartSpec[]): Section[] {
     { id: 'charts', title: 'Latency and throughput vs load', blocks: chartBlocks(charts, 'line') },
     { id: 'cost', title: 'Cost per request', blocks: costBlocks(a) },
     { id: 'attribution', title: 'Where the cost comes from', blocks: attributionBlocks(a) },
+    { id: 'sql', title: 'Queries per request', blocks: sqlBlocks(a) },
+    { id: 'profiles', title: 'Where the time goes', blocks: profileBlocks(a) },
     { id: 'endpoints', title: 'Per endpoint at the breakpoint', blocks: endpointBlocks(a) },
   ];
   if (a.maxRepeats > 1) sections.push({ id: 'repeats', title: 'Repeats', blocks: repeatsBlocks(a) });

@@ -753,3 +753,70 @@ describe('files', () => {
     expect(() => replaceMarkedSection('# none', 'results', 'x')).toThrow(/markers/);
   });
 });
+
+describe('queries per request, profiles, and the evidence behind each ratio', () => {
+  const census = (orderTrips: number) => ({
+    list: { requests: 40, statements: 1, roundTrips: 1, transactions: 1, top: [] },
+    product: { requests: 40, statements: 1, roundTrips: 1, transactions: 1, top: [] },
+    order: { requests: 40, statements: orderTrips + 1, roundTrips: orderTrips, transactions: 1, top: [] },
+    order_view: { requests: 40, statements: 1, roundTrips: 1, transactions: 1, top: [] },
+  });
+  const profile = (shares: Record<string, number>): NonNullable<Results['combos'][number]['profile']> => ({
+    load: 40,
+    step: { requests: 1000, rps: 250, p95Ms: 50 },
+    unprofiledRps: 300,
+    profileWindow: { startMs: 10, stopMs: 4000 },
+    stepWindow: { startMs: 0, endMs: 4000 },
+    file: 'profiles/x.cpuprofile',
+    flameGraph: 'profiles/x.svg',
+    summary: {
+      busyMs: 1000,
+      idleMs: 100,
+      sampleCount: 1100,
+      categories: Object.entries(shares).map(([category, percent]) => ({ category, ms: percent * 10, percent, topFunctions: [] })),
+      owners: [{ owner: 'TypeORM', ms: 300, percent: 30 }],
+      packages: [],
+    },
+  });
+  function withEvidence(): Results {
+    const r = loadFixture();
+    for (const c of entriesOf(r, 'fastify', 'pg', 'pool', '24.11.0')) c.sql = census(1);
+    for (const c of entriesOf(r, 'fastify', 'drizzle', 'pool', '24.11.0')) c.sql = census(5);
+    for (const c of entriesOf(r, 'fastify', 'typeorm', 'pool', '24.11.0')) {
+      c.sql = census(5);
+      c.profile = profile({ orm: 30, 'pg-driver': 25, framework: 10, validation: 2 });
+    }
+    for (const c of entriesOf(r, 'fastify', 'pg', 'pool', '24.11.0')) c.profile = profile({ 'pg-driver': 35, framework: 12, validation: 3 });
+    return r;
+  }
+
+  it('tabulates round trips, statements and transactions, and names the stacks that send more', () => {
+    const md = renderReadme(withEvidence());
+    const t = parseMdTable(md, '## Queries per request');
+    expect(t.headers[3]).toBe('order: round trips / statements / transactions');
+    expect(rowOf(t, 'fastify / typeorm / pool / 24.11.0')[t.headers[3]!]).toBe('5 / 6 / 1');
+    expect(rowOf(t, 'fastify / pg / pool / 24.11.0')[t.headers[3]!]).toBe('1 / 2 / 1');
+    expect(md).toMatch(/- \*\*order\*\*: drizzle, typeorm send 5 round trips per request, where pg sends 1\./);
+    expect(renderReadme(loadFixture())).toMatch(/No SQL census in this run/);
+  });
+
+  it('shows where the time goes with links to the flame graphs, and the profiler\'s own cost', () => {
+    const md = renderReadme(withEvidence());
+    const t = parseMdTable(md, '## Where the time goes');
+    const row = rowOf(t, 'fastify / typeorm / pool / 24.11.0');
+    expect(row['orm %']).toBe('30');
+    expect(row['top product']).toBe('TypeORM 30 %');
+    expect(row['flame graph']).toBe('profiles/x.svg');
+    expect(md).toMatch(/the profiled steps served 83 % of the rps of the same load unprofiled/);
+  });
+
+  it('says why a store costs what it costs, from the census, the profiles and the cost per request', () => {
+    const md = renderReadme(withEvidence());
+    const line = md.split('\n').find((l) => l.startsWith('- **typeorm**'))!;
+    expect(line).toMatch(/Why: Its order takes 5 round trips per request where pg takes 1; the ORM takes 30 % of the app's CPU and the pg driver 25 % \(pg: pg driver 35 %\); the app spends \d+ µs of CPU per request against \d+ µs\./);
+    // Without a census or profiles, the cost per request alone.
+    const plain = renderReadme(loadFixture()).split('\n').find((l) => l.startsWith('- **typeorm**'))!;
+    expect(plain).toMatch(/Why: The app spends \d+ µs of CPU per request against \d+ µs\./);
+    expect(plain).not.toMatch(/round trips/);
+  });
+});

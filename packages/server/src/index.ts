@@ -3,3 +3,4 @@ export * from './main.js';
 export * from './server-timing.js';
 export * from './timeouts.js';
 export * from './registry.js';
+export * from './profiler.js';

@@ -1,5 +1,18 @@
-import type { AppConfig, AppDeps, ConnectionStrategy, DatabaseTimeouts, HttpTimeouts, RunningServer } from '@stackbench/contract';
+import {
+  isLoopbackHost,
+  LOOPBACK_RULE,
+  rawHttpHost,
+  type AppConfig,
+  type AppDeps,
+  type ConnectionStrategy,
+  type DatabaseTimeouts,
+  type HttpTimeouts,
+  type LabCacheMode,
+  type LabConfig,
+  type RunningServer,
+} from '@stackbench/contract';
 import type { Server } from 'node:http';
+import { installProfilerToggle } from './profiler.js';
 import { addServerTiming } from './server-timing.js';
 import { createStore, isConnectionStrategy, isStoreName, storeNames, type StoreName } from './stores.js';
 import { applyHttpTimeouts, readDatabaseTimeouts, readHttpTimeouts } from './timeouts.js';
@@ -23,6 +36,8 @@ export interface ServerConfig {
   logger: boolean;
   database: DatabaseTimeouts;
   http: HttpTimeouts;
+  /** The lab routes (@stackbench/lab): null or absent for the commerce API alone. */
+  lab?: LabConfig | null;
 }
 
 /** The loopback address apps listen on unless the CLI says otherwise (`stackbench serve --host`). */
@@ -55,7 +70,53 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     logger: env.STACKBENCH_LOG === '1',
     database: readDatabaseTimeouts(env),
     http: readHttpTimeouts(env),
+    lab: readLabConfig(env),
   };
+}
+
+const LAB_CACHE_MODES: readonly LabCacheMode[] = ['none', 'memory', 'redis', 'http'];
+const LAB_MAX_TTL_MS = 3_600_000;
+
+/**
+ * The lab configuration: null unless STACKBENCH_LAB=1. Then STACKBENCH_LAB_UPSTREAM (optional: the fan-out's slow
+ * upstream, http on a loopback host), STACKBENCH_LAB_CACHE (none|memory|redis|http, default none),
+ * STACKBENCH_LAB_CACHE_TTL_MS (1..3600000, default 1000; whole seconds in http mode, where it is `max-age`) and, for
+ * the redis mode, REDIS_URL (redis:// on a loopback host). Throws a one-line error on a bad value.
+ */
+export function readLabConfig(env: NodeJS.ProcessEnv = process.env): LabConfig | null {
+  const enabled = env.STACKBENCH_LAB;
+  if (enabled === undefined || enabled === '' || enabled === '0') return null;
+  if (enabled !== '1') throw new Error(`STACKBENCH_LAB must be 1 (lab routes on) or 0/unset, got "${enabled}"`);
+  const upstream = env.STACKBENCH_LAB_UPSTREAM || null;
+  if (upstream !== null) {
+    const host = rawHttpHost(upstream);
+    const url = URL.canParse(upstream) ? new URL(upstream) : undefined;
+    if (!host || !isLoopbackHost(host) || !url || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+      throw new Error(`STACKBENCH_LAB_UPSTREAM must be http://<loopback host>[:port] (${LOOPBACK_RULE}), got "${upstream}"`);
+    }
+  }
+  const cache = env.STACKBENCH_LAB_CACHE || 'none';
+  if (!(LAB_CACHE_MODES as readonly string[]).includes(cache)) {
+    throw new Error(`STACKBENCH_LAB_CACHE must be one of ${LAB_CACHE_MODES.join(', ')}, got "${cache}"`);
+  }
+  const rawTtl = env.STACKBENCH_LAB_CACHE_TTL_MS || '1000';
+  if (!/^[1-9]\d{0,6}$/.test(rawTtl) || Number(rawTtl) > LAB_MAX_TTL_MS) {
+    throw new Error(`STACKBENCH_LAB_CACHE_TTL_MS must be an integer from 1 to ${LAB_MAX_TTL_MS} (milliseconds), got "${rawTtl}"`);
+  }
+  const cacheTtlMs = Number(rawTtl);
+  if (cache === 'http' && cacheTtlMs % 1000 !== 0) {
+    throw new Error(`STACKBENCH_LAB_CACHE_TTL_MS must be whole seconds in http mode (it is the max-age), got "${rawTtl}"`);
+  }
+  let redisUrl: string | null = null;
+  if (cache === 'redis') {
+    redisUrl = env.REDIS_URL || null;
+    // The value is not echoed: a Redis URL may carry a password.
+    const url = redisUrl !== null && URL.canParse(redisUrl) ? new URL(redisUrl) : undefined;
+    if (!url || url.protocol !== 'redis:' || !isLoopbackHost(url.hostname) || url.search !== '' || url.hash !== '') {
+      throw new Error(`the redis cache mode needs REDIS_URL=redis://[user:password@]host[:port][/db] on a loopback host (${LOOPBACK_RULE})`);
+    }
+  }
+  return { upstream, cache: cache as LabCacheMode, cacheTtlMs, redisUrl };
 }
 
 /** Builds the store and the app, listens, and closes both on SIGINT/SIGTERM. */
@@ -67,7 +128,7 @@ export async function startServer(app: AppModule, config: ServerConfig): Promise
     timeouts: config.database,
   });
   try {
-    const built = await app.buildApp({ store }, { logger: config.logger, http: config.http });
+    const built = await app.buildApp({ store }, { logger: config.logger, http: config.http, lab: config.lab ?? null });
     const server = await app.listen(built, config.port, config.host, config.http);
     let closed: Promise<void> | undefined;
     return {
@@ -92,6 +153,7 @@ export async function runMain(app: AppModule): Promise<void> {
   try {
     const config = readServerConfig();
     const server = await startServer(app, config);
+    installProfilerToggle();
     console.log(`listening on ${server.url}`);
     let closing = false;
     const shutdown = () => {

@@ -63,6 +63,8 @@ export interface BenchConfig {
   envelope: EnvelopeRequest | null;
   /** A named preset the flags came from (null when none). */
   preset: string | null;
+  /** --cpu-prof: profile the app during one extra step at this load (null: the breakpoint's); absent: no profiling. */
+  cpuProfile: { load: number | null } | null;
   outDir: string;
   /** True when --out was not given (a fresh timestamped directory). */
   defaultOut: boolean;
@@ -99,6 +101,10 @@ envelope (Linux cgroups; see the README)
   --app-memory M        memory limit of the app, e.g. 512M, 1G (default ${DEFAULT_ENVELOPE.appMemoryMiB}M; "max" for none)
   --db-cpus N           CPU quota of PostgreSQL (default ${DEFAULT_ENVELOPE.dbCpus}); embedded PostgreSQL only
   --db-memory M         memory limit of PostgreSQL (default ${DEFAULT_ENVELOPE.dbMemoryMiB}M)
+profiling
+  --cpu-prof            after the plan, one extra step at the breakpoint with the app's V8 CPU profiler on: a
+                        .cpuprofile, an SVG flame graph and where the CPU went, per combination (planned steps unprofiled)
+  --cpu-prof-load N     profile at N users (or journeys/s) instead of the breakpoint (implies --cpu-prof)
 output
   --cpu-layout L        auto | pinned | shared (default auto: with 4+ CPUs pin the app and the generator apart)
   --out DIR             run directory (default results/runs/<timestamp>/)`;
@@ -185,6 +191,8 @@ const OPTIONS = {
   'db-cpus': { type: 'string' },
   'db-memory': { type: 'string' },
   'cpu-layout': { type: 'string', default: 'auto' },
+  'cpu-prof': { type: 'boolean' },
+  'cpu-prof-load': { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -356,6 +364,7 @@ export async function parseBenchArgs(args: string[], env: NodeJS.ProcessEnv = pr
   assertBuilt(combinations);
   const runtimes = await parseRuntimes(values.runtime);
   const { outDir, defaultOut } = parseOutDir(values.out, env);
+  const cpuProfileLoad = intFlag(values['cpu-prof-load'], 'cpu-prof-load', 1, 100_000);
   return {
     combinations,
     runtimes,
@@ -370,6 +379,7 @@ export async function parseBenchArgs(args: string[], env: NodeJS.ProcessEnv = pr
     products: method.products,
     envelope,
     preset: null,
+    cpuProfile: values['cpu-prof'] || cpuProfileLoad !== undefined ? { load: cpuProfileLoad ?? null } : null,
     outDir,
     defaultOut,
     cpuLayout: values['cpu-layout'] as CpuLayoutMode,

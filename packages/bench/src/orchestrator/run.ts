@@ -13,10 +13,12 @@ import {
   type UsageReader,
   type UsageWindow,
 } from '@stackbench/loadtests';
-import { RESULTS_SCHEMA_VERSION, type Breakpoint, type Combo, type Cost, type Environment, type ResourceUse, type Results, type Step } from '@stackbench/report';
+import { flameGraphSvg, profileSummary, readProfileFile } from '@stackbench/profile';
+import { RESULTS_SCHEMA_VERSION, type Breakpoint, type Combo, type Cost, type CpuProfile, type Environment, type ResourceUse, type Results, type Step } from '@stackbench/report';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { startAppProcess, type AppProcess } from '../app-process.js';
 import { auditData } from './audit.js';
 import { timestampId, type BenchConfig, type ComboRun } from './config.js';
@@ -203,6 +205,8 @@ class ComboRunState {
   appSampler: UsageSampler | undefined;
   stopping = false;
   exitedEarly: string | undefined;
+  /** Where the app writes its CPU profile (--cpu-prof): a private temporary directory. */
+  readonly profileDir: string | undefined;
 
   constructor(
     readonly run: ComboRun,
@@ -224,6 +228,7 @@ class ComboRunState {
       cost: null,
       integrity: null,
     };
+    if (ctx.config.cpuProfile) this.profileDir = mkdtempSync(join(tmpdir(), 'stackbench-profile-'));
   }
 
   log(line: string): void {
@@ -280,6 +285,7 @@ async function startPhase(s: ComboRunState): Promise<AppProcess> {
       onSpawn: (pid) => ctx.resources.confineApp(pid),
       onOutput: (line) => s.log(line),
       startTimeoutMs: LIMITS.appStartMs,
+      env: s.profileDir ? { STACKBENCH_CPU_PROF_DIR: s.profileDir } : undefined,
     });
   } catch (err) {
     const [first, ...rest] = (err as Error).message.split('\n');
@@ -335,8 +341,17 @@ async function censusPhase(s: ComboRunState, app: AppProcess): Promise<void> {
   }
 }
 
+/** How early before the window's end the end hook fires. */
+const WINDOW_END_MARGIN_MS = 150;
+
+/** Called when the step's measured window starts and ends (on the orchestrator's clock: within a few ms). */
+interface WindowHooks {
+  onWindowStart(): void;
+  onWindowEnd(): void;
+}
+
 /** One step: the engine runs it, the app's and PostgreSQL's usage over the same window are read, it is judged. */
-async function stepPhase(s: ComboRunState, app: AppProcess, planned: PlannedStep): Promise<Step> {
+async function stepPhase(s: ComboRunState, app: AppProcess, planned: PlannedStep, hooks?: WindowHooks): Promise<{ step: Step; window: StepRun['window'] }> {
   const { ctx } = s;
   const config = ctx.config;
   const stepNo = planned.index + 1;
@@ -347,14 +362,18 @@ async function stepPhase(s: ComboRunState, app: AppProcess, planned: PlannedStep
   void app.exited.then(onAbort);
   s.appSampler!.sample();
   ctx.resources.db?.sample();
+  const durationMs = Math.round(planned.stepSeconds * 1000);
+  const warmupMs = Math.round(planned.warmupSeconds * 1000);
+  // The end hook fires a little early: a busy app handles the signal some ms later, and what it does must still fall
+  // inside the window.
+  const timers = hooks ? [setTimeout(hooks.onWindowStart, warmupMs), setTimeout(hooks.onWindowEnd, warmupMs + Math.max(0, durationMs - WINDOW_END_MARGIN_MS))] : [];
   try {
-    const durationMs = Math.round(planned.stepSeconds * 1000);
     const stepPromise = ctx.engine.runStep({
       baseUrl: app.url,
       model: planned.model,
       load: planned.load,
       durationMs,
-      warmupMs: Math.round(planned.warmupSeconds * 1000),
+      warmupMs,
       thinkMs: config.thinkMs,
       productCount: config.products,
       maxRequests: maxRequests(planned.load, planned),
@@ -373,10 +392,57 @@ async function stepPhase(s: ComboRunState, app: AppProcess, planned: PlannedStep
     for (const o of run.createdOrders) s.seen.push(o);
     const appWindow = s.appSampler!.window(run.window.startMs, run.window.endMs);
     const dbWindow = ctx.resources.db?.window(run.window.startMs, run.window.endMs) ?? null;
-    return toStep(run, planned, ctx, appWindow, dbWindow);
+    return { step: toStep(run, planned, ctx, appWindow, dbWindow), window: run.window };
   } finally {
+    for (const t of timers) clearTimeout(t);
     ctx.signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * --cpu-prof: one extra step at the chosen load (the breakpoint by default) with the app's profiler on for exactly
+ * its measured window; the profile, its flame graph and where the CPU went go beside results.json. The planned steps
+ * stay unprofiled; the extra step is not part of the plan (its figures show the profiler's overhead).
+ */
+async function profilePhase(s: ComboRunState, app: AppProcess): Promise<void> {
+  const { ctx, combo } = s;
+  const load = ctx.config.cpuProfile!.load ?? combo.breakpoint?.load ?? null;
+  if (load === null) {
+    s.notes.push('not profiled: no breakpoint (give --cpu-prof-load)');
+    return;
+  }
+  const profile = ctx.config.profile;
+  const planned: PlannedStep = { index: s.steps.length, model: ctx.config.model, load, phase: 'growth', warmupSeconds: profile.warmupSeconds, stepSeconds: profile.stepSeconds };
+  const signal = () => app.child.kill('SIGUSR2');
+  const started = app.waitForLine(/^cpu profile (started|failed)/, 15_000 + planned.warmupSeconds * 1000);
+  const written = started.then(() => app.waitForLine(/^cpu profile (written|failed)/, 60_000 + planned.stepSeconds * 1000));
+  written.catch(() => undefined);
+  ctx.progress.note(`profile: one extra step at ${load} with the CPU profiler on ...`);
+  const { step, window } = await stepPhase(s, app, planned, { onWindowStart: signal, onWindowEnd: signal });
+  const line = await written;
+  if (!line.startsWith('cpu profile written')) throw new Error(line);
+  const dir = join(ctx.config.outDir, 'profiles');
+  mkdirSync(dir, { recursive: true });
+  const base = `${combo.app}-${combo.store}-${combo.conn}-node${combo.runtime}-r${combo.repeat}`.replace(/[^\w.-]+/g, '_');
+  const file = join(dir, `${base}.cpuprofile`);
+  const meta = JSON.parse(readFileSync(join(s.profileDir!, `${app.pid}.meta.json`), 'utf8')) as { startedAtMs: number; stoppedAtMs: number };
+  renameSync(join(s.profileDir!, `${app.pid}.cpuprofile`), file);
+  const parsed = readProfileFile(file);
+  const svg = join(dir, `${base}.svg`);
+  writeFileSync(svg, flameGraphSvg(parsed, { title: `${combo.app} + ${combo.store} (${combo.conn}) on Node ${combo.runtime}, ${load} ${ctx.config.model === 'open' ? 'journeys/s' : 'users'}` }));
+  const summary = profileSummary(parsed);
+  const unprofiled = s.steps.filter((x) => x.load === load && x.passed).pop() ?? null;
+  combo.profile = {
+    load,
+    step: { requests: step.requests, rps: step.rps, p95Ms: step.latencyMs.p95 },
+    unprofiledRps: unprofiled?.rps ?? null,
+    profileWindow: { startMs: meta.startedAtMs, stopMs: meta.stoppedAtMs },
+    stepWindow: { startMs: window.startMs, endMs: window.endMs },
+    file: relative(ctx.config.outDir, file),
+    flameGraph: relative(ctx.config.outDir, svg),
+    summary: { busyMs: summary.busyMs, idleMs: summary.idleMs, sampleCount: summary.sampleCount, categories: summary.categories, owners: summary.owners, packages: summary.packages },
+  } satisfies CpuProfile;
+  ctx.progress.note(`profile: ${summary.categories.filter((c) => c.percent !== null && c.percent >= 5).map((c) => `${c.category} ${c.percent} %`).join(', ')}`);
 }
 
 /** The planner's steps until the threshold breaks; returns why the loop stopped early, if it did. */
@@ -389,7 +455,7 @@ async function loadPhase(s: ComboRunState, app: AppProcess): Promise<string | un
     if (s.exitedEarly) return undefined;
     let step: Step;
     try {
-      step = await stepPhase(s, app, planned);
+      ({ step } = await stepPhase(s, app, planned));
     } catch (err) {
       s.checkInterrupted();
       if (s.exitedEarly) return undefined;
@@ -452,6 +518,14 @@ export async function runCombination(run: ComboRun, index: number, total: number
     // The suite and the census placed orders: start the load from the seeded state again (same app, same connections).
     await resetPhase(s, withLockTimeout(ctx.databaseUrl), 'after verification ');
     const brokeOff = await loadPhase(s, app);
+    if (ctx.config.cpuProfile && !brokeOff && !s.exitedEarly) {
+      try {
+        await profilePhase(s, app);
+      } catch (err) {
+        s.checkInterrupted();
+        if (!s.exitedEarly) s.notes.push(`profile failed: ${firstLine(err)}`);
+      }
+    }
     if (s.appSampler) {
       const first = s.appSampler.samples[0];
       const last = s.appSampler.samples[s.appSampler.samples.length - 1];
@@ -470,6 +544,7 @@ export async function runCombination(run: ComboRun, index: number, total: number
   } finally {
     s.stopping = true;
     s.appSampler?.stop();
+    if (s.profileDir) rmSync(s.profileDir, { recursive: true, force: true });
     if (s.app) await s.app.stop(LIMITS.stopGraceMs).catch(() => undefined);
     ctx.progress.comboEnd(s.combo);
   }
