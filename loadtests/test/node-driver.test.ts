@@ -1,127 +1,25 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIRST_REGULAR_PRODUCT_ID } from '@stackbench/contract';
-import { runStep, type StepOptions } from '../src/driver/index.js';
+import { nodeEngine, REQUEST_NAMES, runNodeStep, StepMeasurementSchema, type StepMeasurement, type StepRequest, type StepRun } from '../src/index.js';
+import { Value } from '@sinclair/typebox/value';
+import { eventually, PRODUCT_COUNT, startLoopbackApp, type LoopbackApp } from './loopback-app.js';
 
 /**
- * A tiny in-memory implementation of the four routes the scenario uses, with fault injection. It is a driver test
- * double, not an app: no validation beyond what the scenario needs.
+ * The embedded driver against a real HTTP server on loopback. Counts are checked against what the server itself
+ * saw; no assertion depends on how fast anything ran (bounds come from the step's own schedule and window).
  */
-interface Faults {
-  /** Every Nth GET /products/:id answers 500. */
-  productStatus500Every?: number;
-  /** Every Nth GET /orders/:id has its connection destroyed without a response. */
-  orderViewCloseEvery?: number;
-  /** GET /orders/:id never answers (for timeouts). */
-  orderViewHang?: boolean;
-}
 
-interface FakeApp {
-  url: string;
-  counts: Record<'list' | 'product' | 'order' | 'order_view' | 'other', number>;
-  product500: number;
-  orderViewClosed: number;
-  orders: Map<number, { productId: number; quantity: number }>;
-  orderedProducts: Set<number>;
-  close(): Promise<void>;
-}
-
-const PRODUCT_COUNT = 200;
-
-async function startFakeApp(faults: Faults = {}): Promise<FakeApp> {
-  const counts = { list: 0, product: 0, order: 0, order_view: 0, other: 0 };
-  const orders = new Map<number, { productId: number; quantity: number }>();
-  const orderedProducts = new Set<number>();
-  const sockets = new Set<Socket>();
-  const state = { product500: 0, orderViewClosed: 0 };
-  const json = (res: ServerResponse, status: number, body: unknown) => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
-  };
-  const product = (id: number) => ({ id, name: `Product ${id}`, priceCents: 100 + id, stock: 1_000_000, sold: 0 });
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.method === 'GET' && url.pathname === '/products') {
-        counts.list++;
-        const limit = Number(url.searchParams.get('limit') ?? 20);
-        const after = Number(url.searchParams.get('after') ?? 0);
-        const items = [];
-        for (let id = after + 1; id <= Math.min(after + limit, PRODUCT_COUNT); id++) items.push(product(id));
-        return json(res, 200, { items, nextAfter: null });
-      }
-      let m = /^\/products\/(\d+)$/.exec(url.pathname);
-      if (req.method === 'GET' && m) {
-        counts.product++;
-        if (faults.productStatus500Every && counts.product % faults.productStatus500Every === 0) {
-          state.product500++;
-          return json(res, 500, { error: { code: 'internal', message: 'internal error' } });
-        }
-        return json(res, 200, product(Number(m[1])));
-      }
-      if (req.method === 'POST' && url.pathname === '/orders') {
-        counts.order++;
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { productId: number; quantity: number };
-        orderedProducts.add(body.productId);
-        const id = orders.size + 1;
-        orders.set(id, body);
-        return json(res, 201, { id, ...body, unitPriceCents: 1, totalCents: 1, createdAt: new Date().toISOString() });
-      }
-      m = /^\/orders\/(\d+)$/.exec(url.pathname);
-      if (req.method === 'GET' && m) {
-        counts.order_view++;
-        if (faults.orderViewHang) return; // never answers
-        if (faults.orderViewCloseEvery && counts.order_view % faults.orderViewCloseEvery === 0) {
-          state.orderViewClosed++;
-          req.socket.destroy();
-          return;
-        }
-        const order = orders.get(Number(m[1]));
-        return order ? json(res, 200, { id: Number(m[1]), ...order }) : json(res, 404, { error: { code: 'not_found', message: 'x' } });
-      }
-      counts.other++;
-      json(res, 404, { error: { code: 'not_found', message: 'route not found' } });
-    });
-  });
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    counts,
-    get product500() {
-      return state.product500;
-    },
-    get orderViewClosed() {
-      return state.orderViewClosed;
-    },
-    orders,
-    orderedProducts,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-let app: FakeApp | undefined;
+let app: LoopbackApp | undefined;
 afterEach(async () => {
   await app?.close();
   app = undefined;
 });
 
-function options(overrides: Partial<StepOptions>): StepOptions {
+function step(overrides: Partial<StepRequest>): StepRequest {
   return {
     baseUrl: app?.url ?? 'http://127.0.0.1:9',
-    users: 2,
+    model: 'closed',
+    load: 2,
     durationMs: 600,
     warmupMs: 0,
     thinkMs: 0,
@@ -132,161 +30,305 @@ function options(overrides: Partial<StepOptions>): StepOptions {
   };
 }
 
-describe('embedded driver (runStep)', () => {
-  it('runs the scenario and counts every request, per endpoint, with no errors', async () => {
-    app = await startFakeApp();
-    const m = await runStep(options({ users: 3, durationMs: 700 }));
-    expect(m.users).toBe(3);
-    expect(m.requests).toBeGreaterThan(20);
-    expect(m.errors).toBe(0);
-    expect(m.errorRate).toBe(0);
-    // No warm-up: every request the server saw was measured, route by route.
-    expect(m.endpoints.list!.requests).toBe(app.counts.list);
-    expect(m.endpoints.product!.requests).toBe(app.counts.product);
-    expect(m.endpoints.order!.requests).toBe(app.counts.order);
-    expect(m.endpoints.order_view!.requests).toBe(app.counts.order_view);
+/** How late (ms) a response may reach the driver after the server handed it to the socket, on this same clock. */
+const DELIVERY_MS = 50;
+
+/**
+ * The window rule seen from the server: a response the server finished inside the window (with room to reach the
+ * driver) must be counted, and one it finished outside cannot have been (the driver reads it later still).
+ */
+function expectWindowRule(run: StepRun, server: LoopbackApp): void {
+  const { startMs, endMs } = run.window;
+  for (const name of REQUEST_NAMES) {
+    const counted = run.measurement.endpoints[name]?.requests ?? 0;
+    expect(counted, name).toBeGreaterThanOrEqual(server.finishedBetween(startMs, endMs - DELIVERY_MS, name));
+    expect(counted, name).toBeLessThanOrEqual(server.finishedBetween(startMs - DELIVERY_MS, endMs, name));
+  }
+}
+
+function totalReceived(server: LoopbackApp): number {
+  return server.counts.list + server.counts.product + server.counts.order + server.counts.order_view;
+}
+
+function expectOrderedLatency(l: StepMeasurement['latencyMs']): void {
+  expect(l.p50).toBeGreaterThan(0);
+  expect(l.p50).toBeLessThanOrEqual(l.p90);
+  expect(l.p90).toBeLessThanOrEqual(l.p95);
+  expect(l.p95).toBeLessThanOrEqual(l.p99);
+  expect(l.p99).toBeLessThanOrEqual(l.max);
+}
+
+describe('embedded driver, closed model', () => {
+  it('runs the journey and counts every request per endpoint, with no errors, in the shared measurement schema', async () => {
+    app = await startLoopbackApp();
+    const run = await nodeEngine.runStep(step({ load: 3, durationMs: 700 }));
+    const m = run.measurement;
+    expect(Value.Errors(StepMeasurementSchema, m).First()).toBeUndefined();
+    expect(m).toMatchObject({ model: 'closed', load: 3, seconds: 0.7, errors: 0, errorRate: 0, maxRequestsReached: false, errorSamples: [] });
+    expect(m.errorsByKind).toEqual({ status: 0, body: 0, timeout: 0, connection: 0, dropped: 0 });
+    expect(m.requests).toBeGreaterThan(0);
     expect(app.counts.other).toBe(0);
+    expectWindowRule(run, app);
+    // Each user has at most one request in flight at the window's end, which is left out.
+    expect(totalReceived(app) - m.requests).toBeGreaterThanOrEqual(0);
+    expect(totalReceived(app) - m.requests).toBeLessThanOrEqual(3);
     const sum = Object.values(m.endpoints).reduce((n, e) => n + e.requests, 0);
     expect(sum).toBe(m.requests);
+    expect(m.rps).toBeCloseTo(m.requests / 0.7, 0);
     // Closed loop: each user's requests follow list -> product -> order -> order_view.
     expect(m.endpoints.list!.requests - m.endpoints.order_view!.requests).toBeLessThanOrEqual(3);
     expect(m.endpoints.list!.requests).toBeGreaterThanOrEqual(m.endpoints.order_view!.requests);
-    // Latency figures are ordered and positive.
-    const l = m.latencyMs;
-    expect(l.p50).toBeGreaterThan(0);
-    expect(l.p50).toBeLessThanOrEqual(l.p90);
-    expect(l.p90).toBeLessThanOrEqual(l.p95);
-    expect(l.p95).toBeLessThanOrEqual(l.p99);
-    expect(l.p99).toBeLessThanOrEqual(l.max);
+    expectOrderedLatency(m.latencyMs);
     for (const e of Object.values(m.endpoints)) expect(e.latencyMs.max).toBeGreaterThan(0);
-    expect(m.rps).toBeGreaterThan(0);
-    expect(m.seconds).toBeGreaterThan(0);
-    expect(m.iterations).toBeGreaterThan(0);
-    expect(m.driver.cpuPct).toBeGreaterThanOrEqual(0);
+    // Server time is the apps' own Server-Timing figure (this server always reports 2.5 ms), not a client clock.
+    expect(m.serverMs).not.toBeNull();
+    for (const v of Object.values(m.serverMs!)) expect(v).toBeCloseTo(2.5, 2);
+    expect(m.driver.engine).toBe('node');
+    expect(m.driver.parallelism).toBe(1);
+    expect(m.driver.cpuPct).toBeGreaterThan(0);
     expect(m.driver.eventLoopDelayP99Ms).toBeGreaterThanOrEqual(0);
-    expect(typeof m.driverBound).toBe('boolean');
-    expect(m.driverBound).toBe(m.driver.reasons.length > 0);
+    expect(run.window.endMs - run.window.startMs).toBe(700);
     // Every created order is listed, and none is for a low-stock product.
-    expect(m.createdOrders.length).toBe(app.orders.size);
-    for (const o of m.createdOrders) {
+    expect(run.createdOrders.length).toBe(app.orders.size);
+    for (const o of run.createdOrders) {
       expect(app.orders.get(o.id)).toEqual({ productId: o.productId, quantity: 1 });
       expect(o.productId).toBeGreaterThanOrEqual(FIRST_REGULAR_PRODUCT_ID);
       expect(o.productId).toBeLessThanOrEqual(PRODUCT_COUNT);
     }
-    expect(Math.min(...app.orderedProducts)).toBeGreaterThanOrEqual(FIRST_REGULAR_PRODUCT_ID);
+    // Each user keeps one keep-alive connection.
+    expect(app.connectionsAccepted()).toBe(3);
+    // POST bodies are JSON.
+    expect(app.records.filter((r) => r.name === 'order').every((r) => r.contentType === 'application/json')).toBe(true);
   });
 
-  it('does not record warm-up requests', async () => {
-    app = await startFakeApp();
-    const m = await runStep(options({ users: 2, warmupMs: 300, durationMs: 400 }));
-    expect(m.warmupRequests).toBeGreaterThan(0);
-    const seen = app.counts.list + app.counts.product + app.counts.order + app.counts.order_view;
-    expect(m.requests + m.warmupRequests).toBe(seen);
-    expect(m.requests).toBeLessThan(seen);
-    // Warm-up orders are still reported: they changed the database too.
-    expect(m.createdOrders.length).toBe(app.orders.size);
+  it('counts only responses completing inside the window: warm-up-started ones that finish inside, not those in flight at the end', async () => {
+    // Every response takes 200 ms. Warm-up 100 ms, window 600 ms: each user's responses complete at ~200, ~400 and
+    // ~600 ms (inside [100, 700)); its 4th request (order_view) is sent at ~600 and completes at ~800, after the end.
+    app = await startLoopbackApp({ fault: () => ({ delayMs: 200 }) });
+    const run = await runNodeStep(step({ load: 3, warmupMs: 100, durationMs: 600 }));
+    const m = run.measurement;
+    expect(app.counts).toMatchObject({ list: 3, product: 3, order: 3, order_view: 3 });
+    expect(m.requests).toBe(9);
+    expect(m.endpoints.list!.requests).toBe(3); // sent during the warm-up, completed inside: counted
+    expect(m.endpoints.order!.requests).toBe(3);
+    expect(m.endpoints.order_view).toBeUndefined(); // straddled the end: left out
+    expect(app.finishedBetween(run.window.startMs, run.window.endMs)).toBe(9);
+    expect(app.finishedBetween(run.window.endMs, Infinity, 'order_view')).toBe(3);
+    expect(m.errors).toBe(0);
+    // Latency is at least the server's delay.
+    expect(m.latencyMs.p50).toBeGreaterThanOrEqual(200);
+    // The orders exist whatever the window: all three are reported for the audit.
+    expect(run.createdOrders).toHaveLength(3);
+  });
+
+  it('does not record warm-up requests, but reports the orders they created', async () => {
+    app = await startLoopbackApp();
+    const run = await runNodeStep(step({ load: 2, warmupMs: 300, durationMs: 400 }));
+    expectWindowRule(run, app);
+    expect(app.finishedBetween(0, run.window.startMs - DELIVERY_MS)).toBeGreaterThan(0);
+    expect(run.measurement.requests).toBeLessThan(totalReceived(app));
+    expect(run.createdOrders.length).toBe(app.orders.size);
+  });
+
+  it('reads serverMs from the Server-Timing header: null when the server sends none', async () => {
+    app = await startLoopbackApp({ serverTimingMs: false });
+    const run = await runNodeStep(step({ load: 1, maxRequests: 20, durationMs: 30_000 }));
+    expect(run.measurement.requests).toBe(20);
+    expect(run.measurement.serverMs).toBeNull();
   });
 
   it('counts 500s as status errors and dropped connections as connection errors, per endpoint', async () => {
-    app = await startFakeApp({ productStatus500Every: 5, orderViewCloseEvery: 4 });
-    const m = await runStep(options({ users: 2, durationMs: 800 }));
-    expect(app.product500).toBeGreaterThan(0);
-    expect(app.orderViewClosed).toBeGreaterThan(0);
-    expect(m.errorsByKind.status).toBe(app.product500);
-    expect(m.errorsByKind.connection).toBe(app.orderViewClosed);
-    expect(m.errorsByKind.timeout).toBe(0);
-    expect(m.errorsByKind.body).toBe(0);
-    expect(m.endpoints.product!.errors).toBe(app.product500);
-    expect(m.endpoints.order_view!.errors).toBe(app.orderViewClosed);
+    // Bounded by the request cap (not the clock), so that every request completes inside the window.
+    app = await startLoopbackApp({
+      fault: (name, n) => (name === 'product' && n % 5 === 0 ? { status: 500 } : name === 'order_view' && n % 4 === 0 ? { destroy: true } : undefined),
+    });
+    const run = await runNodeStep(step({ load: 2, durationMs: 30_000, maxRequests: 200 }));
+    const m = run.measurement;
+    expect(m.requests).toBe(200);
+    expect(totalReceived(app)).toBe(200);
+    expect(app.faults.status).toBeGreaterThan(0);
+    expect(app.faults.destroy).toBeGreaterThan(0);
+    expect(m.errorsByKind).toEqual({ status: app.faults.status, body: 0, timeout: 0, connection: app.faults.destroy, dropped: 0 });
+    expect(m.endpoints.product!.errors).toBe(app.faults.status);
+    expect(m.endpoints.order_view!.errors).toBe(app.faults.destroy);
     expect(m.endpoints.list!.errors).toBe(0);
     expect(m.endpoints.order!.errors).toBe(0);
-    expect(m.errors).toBe(app.product500 + app.orderViewClosed);
+    expect(m.errors).toBe(app.faults.status + app.faults.destroy);
     expect(m.errorRate).toBeCloseTo(m.errors / m.requests, 5);
-    // After a 500 the iteration stops: no order for that product view (each user may also be cut by the deadline
-    // between its product view and its order).
+    // After a 500 the journey stops: no order for that product view (each user may also be cut by the cap between
+    // its product view and its order).
     const okViews = m.endpoints.product!.requests - m.endpoints.product!.errors;
     expect(m.endpoints.order!.requests).toBeLessThanOrEqual(okViews);
     expect(m.endpoints.order!.requests).toBeGreaterThanOrEqual(okViews - 2);
     expect(m.errorSamples.some((s) => s.includes('expected 200, got 500'))).toBe(true);
+    expect(m.errorSamples.length).toBeLessThanOrEqual(5);
     // Each request, error or not, was seen by the server exactly once (no silent retries).
-    expect(m.endpoints.order_view!.requests).toBe(app.counts.order_view);
+    for (const name of REQUEST_NAMES) expect(m.endpoints[name]!.requests, name).toBe(app.counts[name]);
+    // A connection error has no latency; a 500 has one. Only order_view had connection errors, so its histogram
+    // holds fewer values than its request count, but latency figures exist for it.
+    expect(m.endpoints.order_view!.latencyMs.max).toBeGreaterThan(0);
   });
 
-  it('counts requests without an answer as timeouts', async () => {
-    app = await startFakeApp({ orderViewHang: true });
-    const m = await runStep(options({ users: 2, durationMs: 300, requestTimeoutMs: 250 }));
-    expect(m.errorsByKind.timeout).toBeGreaterThan(0);
-    expect(m.endpoints.order_view!.errors).toBe(m.errorsByKind.timeout);
-    expect(m.errorsByKind.timeout).toBe(m.endpoints.order_view!.requests);
-    // A timeout is recorded at its elapsed time.
-    expect(m.endpoints.order_view!.latencyMs.max).toBeGreaterThanOrEqual(200);
+  it('counts requests without an answer in time as timeouts, at their elapsed time', async () => {
+    app = await startLoopbackApp({ fault: (name) => (name === 'order_view' ? { hang: true } : undefined) });
+    // 2 users x 2 journeys of 4 requests: every journey ends on a hanging order_view.
+    const run = await runNodeStep(step({ load: 2, durationMs: 30_000, requestTimeoutMs: 250, maxRequests: 16 }));
+    const m = run.measurement;
+    expect(app.counts.order_view).toBe(4);
+    expect(m.errorsByKind).toMatchObject({ timeout: 4, connection: 0, status: 0 });
+    expect(m.endpoints.order_view).toMatchObject({ requests: 4, errors: 4 });
+    // Recorded at the time they took to fail (the timeout), not at zero.
+    expect(m.endpoints.order_view!.latencyMs.p50).toBeGreaterThanOrEqual(240);
+    expect(m.errorSamples).toContain('order_view: timeout error');
   });
 
-  it('counts refused connections as connection errors', async () => {
-    app = await startFakeApp();
+  it('counts refused connections as connection errors, without latency', async () => {
+    app = await startLoopbackApp();
     const url = app.url;
     await app.close();
     app = undefined;
-    const m = await runStep({ ...options({ users: 1, durationMs: 200, maxRequests: 50 }), baseUrl: url });
+    const run = await runNodeStep({ ...step({ load: 1, durationMs: 200, maxRequests: 50 }), baseUrl: url });
+    const m = run.measurement;
     expect(m.requests).toBeGreaterThan(0);
     expect(m.errors).toBe(m.requests);
     expect(m.errorsByKind.connection).toBe(m.requests);
     expect(m.endpoints.list!.requests).toBe(m.requests);
-    expect(m.createdOrders).toEqual([]);
+    expect(m.latencyMs).toEqual({ avg: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0 });
+    expect(m.serverMs).toBeNull();
+    expect(run.createdOrders).toEqual([]);
   });
 
   it('honours maxRequests as a hard bound', async () => {
-    app = await startFakeApp();
-    const m = await runStep(options({ users: 4, durationMs: 30_000, maxRequests: 37 }));
-    expect(m.requests).toBe(37);
-    expect(m.maxRequestsReached).toBe(true);
-    const seen = app.counts.list + app.counts.product + app.counts.order + app.counts.order_view;
-    expect(seen).toBe(37);
-    expect(m.seconds).toBeLessThan(30);
+    app = await startLoopbackApp();
+    const run = await runNodeStep(step({ load: 4, durationMs: 30_000, maxRequests: 37 }));
+    expect(run.measurement.requests).toBe(37);
+    expect(run.measurement.maxRequestsReached).toBe(true);
+    expect(totalReceived(app)).toBe(37);
   });
 
-  it('bounds the warm-up by maxRequests too', async () => {
-    app = await startFakeApp();
-    const m = await runStep(options({ users: 2, warmupMs: 400, durationMs: 30_000, maxRequests: 10 }));
-    expect(m.warmupRequests).toBe(10);
-    expect(m.requests).toBe(10);
-    const seen = app.counts.list + app.counts.product + app.counts.order + app.counts.order_view;
-    expect(seen).toBe(20);
+  it('counts the warm-up against maxRequests too', async () => {
+    app = await startLoopbackApp();
+    const run = await runNodeStep(step({ load: 2, warmupMs: 10_000, durationMs: 30_000, maxRequests: 10 }));
+    // The cap is reached inside the warm-up: nothing measured, the step flagged.
+    expect(totalReceived(app)).toBe(10);
+    expect(run.measurement.requests).toBe(0);
+    expect(run.measurement.maxRequestsReached).toBe(true);
   });
 
   it('reports progress during the measured window', async () => {
-    app = await startFakeApp();
+    app = await startLoopbackApp();
     const seen: number[] = [];
-    const m = await runStep(options({ users: 1, durationMs: 1_300, onProgress: (p) => seen.push(p.requests) }));
+    const run = await runNodeStep(step({ load: 1, durationMs: 1_300, onProgress: (p) => seen.push(p.requests) }));
     expect(seen.length).toBeGreaterThanOrEqual(1);
     expect(seen[0]).toBeGreaterThan(0);
-    expect(seen[seen.length - 1]).toBeLessThanOrEqual(m.requests);
+    expect(seen[seen.length - 1]).toBeLessThanOrEqual(run.measurement.requests);
   });
 
   it('applies think time between requests', async () => {
-    app = await startFakeApp();
-    const m = await runStep(options({ users: 1, durationMs: 500, thinkMs: 100 }));
-    // One user with 100 ms pauses cannot send more than ~6 requests in 0.5 s.
-    expect(m.requests).toBeGreaterThan(0);
-    expect(m.requests).toBeLessThanOrEqual(7);
+    app = await startLoopbackApp();
+    const run = await runNodeStep(step({ load: 1, durationMs: 500, thinkMs: 100 }));
+    // One user pausing 100 ms between the requests of a journey cannot send more than 7 requests in 0.5 s.
+    expect(run.measurement.requests).toBeGreaterThan(0);
+    expect(totalReceived(app)).toBeLessThanOrEqual(7);
   });
 
-  it('rejects when the signal aborts', async () => {
-    app = await startFakeApp();
+  it('rejects when the signal aborts, and destroys its connections', async () => {
+    // The server never answers: only destroying the connections closes them.
+    app = await startLoopbackApp({ fault: () => ({ hang: true }) });
     const controller = new AbortController();
-    const started = Date.now();
+    const server = app;
     setTimeout(() => controller.abort(), 150);
-    await expect(runStep(options({ users: 2, durationMs: 20_000, signal: controller.signal }))).rejects.toMatchObject({
-      name: 'AbortError',
-    });
-    expect(Date.now() - started).toBeLessThan(15_000);
+    await expect(runNodeStep(step({ load: 3, durationMs: 20_000, signal: controller.signal }))).rejects.toMatchObject({ name: 'AbortError' });
+    expect(server.connectionsAccepted()).toBe(3);
+    expect(await eventually(() => server.openConnections() === 0)).toBe(true);
   });
 
-  it('refuses non-loopback targets and bad options', async () => {
-    await expect(runStep({ ...options({}), baseUrl: 'http://192.0.2.1:3000' } as StepOptions)).rejects.toThrow(/loopback/);
-    app = await startFakeApp();
-    await expect(runStep(options({ users: 0 }))).rejects.toThrow(/users/);
-    await expect(runStep(options({ productCount: 3 }))).rejects.toThrow(/productCount/);
-    await expect(runStep(options({ maxRequests: 0 }))).rejects.toThrow(/maxRequests/);
+  it('rejects at once when the signal is already aborted', async () => {
+    app = await startLoopbackApp();
+    await expect(runNodeStep(step({ signal: AbortSignal.abort(new Error('stop now')) }))).rejects.toThrow('stop now');
+    expect(totalReceived(app)).toBe(0);
+  });
+
+  it('refuses non-loopback targets, however they are written, and bad options', async () => {
+    for (const baseUrl of ['http://192.0.2.1:3000', 'http://127.1:3000', 'http://0x7f.0.0.1:3000', 'http://127.0.0.01:3000', 'https://127.0.0.1:3000']) {
+      await expect(runNodeStep({ ...step({}), baseUrl }), baseUrl).rejects.toThrow(/loopback/);
+    }
+    // The refusal names the host as written, not as a URL parser normalized it (127.1 -> 127.0.0.1).
+    await expect(runNodeStep({ ...step({}), baseUrl: 'http://0x7f.0.0.1:3000' })).rejects.toThrow(/0x7f\.0\.0\.1/);
+    app = await startLoopbackApp();
+    await expect(runNodeStep(step({ load: 0 }))).rejects.toThrow(/load/);
+    await expect(runNodeStep(step({ load: 1.5 }))).rejects.toThrow(/load/);
+    await expect(runNodeStep(step({ productCount: 3 }))).rejects.toThrow(/productCount/);
+    await expect(runNodeStep(step({ maxRequests: 0 }))).rejects.toThrow(/maxRequests/);
+    await expect(runNodeStep(step({ durationMs: 0 }))).rejects.toThrow(/durationMs/);
+    await expect(runNodeStep(step({ requestTimeoutMs: 0 }))).rejects.toThrow(/requestTimeoutMs/);
+    expect(totalReceived(app)).toBe(0);
+  });
+});
+
+describe('embedded driver, open model', () => {
+  it('starts journeys on the schedule: rate x (warm-up + window), counted on the server', async () => {
+    // 20 journeys/s for 250 ms warm-up + 1000 ms window: arrivals at 0, 50, ..., 1200 ms -> 25 journeys; the
+    // last one is 50 ms before the window's end.
+    app = await startLoopbackApp();
+    const run = await runNodeStep(step({ model: 'open', load: 20, warmupMs: 250, durationMs: 1_000 }));
+    const m = run.measurement;
+    expect(m.model).toBe('open');
+    expect(m.load).toBe(20);
+    // Every arrival either started its journey (the server saw its list request) or was dropped: exactly 25.
+    expect(app.counts.list + m.errorsByKind.dropped).toBe(25);
+    expect(m.errors).toBe(m.errorsByKind.dropped);
+    // A healthy server: no arrival waits, so at most the very last one could miss the window on a stalled machine.
+    expect(app.counts.list).toBeGreaterThanOrEqual(24);
+    expectWindowRule(run, app);
+    expect(m.endpoints.list!.requests).toBeLessThanOrEqual(21);
+    expect(Value.Errors(StepMeasurementSchema, m).First()).toBeUndefined();
+  });
+
+  it('times the first request of a journey from its intended start: a stall shows in many latencies (coordinated omission)', async () => {
+    // One connection at most; the very first response takes 300 ms. Arrivals every 20 ms meanwhile wait for the
+    // connection: arrival k (k = 0..7) cannot finish its list request before 300 ms, so its latency from its
+    // intended start (20k ms) is >= 300 - 20k >= 160 ms. That is >= 8 of <= 50 list requests: p90 >= 150 ms. Timed
+    // from when each request was actually sent, only one request would have been slow.
+    app = await startLoopbackApp({ fault: (name, n) => (name === 'list' && n === 1 ? { delayMs: 300 } : undefined) });
+    const run = await runNodeStep(step({ model: 'open', load: 50, warmupMs: 0, durationMs: 1_000, maxInFlight: 1 }));
+    const list = run.measurement.endpoints.list!;
+    expect(app.connectionsAccepted()).toBe(1);
+    expect(list.requests).toBeLessThanOrEqual(50);
+    expect(list.latencyMs.max).toBeGreaterThanOrEqual(300);
+    expect(list.latencyMs.p90).toBeGreaterThanOrEqual(150);
+  });
+
+  it('drops journeys that cannot get a connection within the request timeout', async () => {
+    // One connection, 100 ms per list response, 50 arrivals/s: most arrivals wait > 300 ms and are dropped.
+    app = await startLoopbackApp({ fault: (name) => (name === 'list' ? { delayMs: 100 } : undefined) });
+    const run = await runNodeStep(step({ model: 'open', load: 50, warmupMs: 0, durationMs: 1_000, requestTimeoutMs: 300, maxInFlight: 1 }));
+    const m = run.measurement;
+    expect(app.connectionsAccepted()).toBe(1);
+    // Each journey holds the only connection for >= 100 ms: at most 10 can start in the 1 s window.
+    expect(app.counts.list).toBeLessThanOrEqual(10);
+    // Arrivals at 0, 20, ..., 980 ms: each either reached the server or was dropped (so >= 40 dropped).
+    expect(app.counts.list + m.errorsByKind.dropped).toBe(50);
+    expect(m.errors).toBe(m.errorsByKind.dropped);
+    expect(m.endpoints.list!.errors).toBe(m.errorsByKind.dropped);
+    expect(m.errorSamples.some((s) => /dropped/.test(s))).toBe(true);
+    expect(Value.Errors(StepMeasurementSchema, m).First()).toBeUndefined();
+  });
+
+  it('rejects when the signal aborts, and destroys its connections', async () => {
+    app = await startLoopbackApp({ fault: () => ({ hang: true }) });
+    const server = app;
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    await expect(runNodeStep(step({ model: 'open', load: 50, durationMs: 20_000, signal: controller.signal }))).rejects.toMatchObject({ name: 'AbortError' });
+    expect(server.connectionsAccepted()).toBeGreaterThan(0);
+    expect(await eventually(() => server.openConnections() === 0)).toBe(true);
+  });
+
+  it('accepts a fractional rate', async () => {
+    app = await startLoopbackApp();
+    // 2.5 journeys/s for 1 s: arrivals at 0, 400 and 800 ms.
+    const run = await runNodeStep(step({ model: 'open', load: 2.5, warmupMs: 0, durationMs: 1_000 }));
+    expect(app.counts.list + run.measurement.errorsByKind.dropped).toBe(3);
   });
 });

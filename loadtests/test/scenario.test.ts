@@ -4,13 +4,15 @@ import {
   EXPECTED_STATUS,
   REQUEST_NAMES,
   UserIteration,
+  leadingId,
+  pageItemIds,
   resolveScenario,
-  runIterationAsync,
   runIterationSync,
   seededRandom,
   type ScenarioRequest,
+  type ScenarioResponse,
 } from '../src/index.js';
-import { fakeApp } from './fake-app.js';
+import { fakeApp, orderJson, pageJson, productJson } from './fake-app.js';
 
 const noSleep = () => undefined;
 
@@ -40,6 +42,58 @@ describe('resolveScenario', () => {
   });
 });
 
+describe('body scanners (pageItemIds, leadingId) on the apps\' compact JSON', () => {
+  it('read every id of a real-shaped page, whatever its size and cursor', () => {
+    const ids = Array.from({ length: 20 }, (_, i) => 4711 + i);
+    expect(pageItemIds(pageJson(ids, 4730))).toEqual(ids);
+    expect(pageItemIds(pageJson([6]))).toEqual([6]);
+    expect(pageItemIds(pageJson([]))).toEqual([]);
+    // The scanners agree with JSON.parse on the bodies the apps send.
+    const body = pageJson([10, 11, 12], 12);
+    expect(pageItemIds(body)).toEqual((JSON.parse(body) as { items: Array<{ id: number }> }).items.map((p) => p.id));
+  });
+
+  it('are not fooled by names that contain the key: JSON escapes their quotes', () => {
+    const tricky = JSON.stringify({ id: 7, name: '{"id":99} "quoted" ünïcödé', priceCents: 1, stock: 1, sold: 0 });
+    const body = `{"items":[${tricky},${productJson(8)}],"nextAfter":null}`;
+    expect(pageItemIds(body)).toEqual([7, 8]);
+  });
+
+  it('read the leading id of an order (and of any resource body)', () => {
+    expect(leadingId(orderJson(42, 17))).toBe(42);
+    expect(leadingId(orderJson(9_007_199_254, 17))).toBe(9_007_199_254);
+    expect(leadingId(productJson(123))).toBe(123);
+  });
+
+  it('find nothing in malformed or foreign bodies', () => {
+    const notPages = [
+      undefined,
+      '',
+      'null',
+      '[]',
+      'Internal Server Error',
+      '{"error":{"code":"internal","message":"boom"}}',
+      // Another key order or pretty-printing is not what the apps send: no items (the journey reports a body error).
+      '{"nextAfter":null,"items":[{"id":7}]}',
+      '{ "items": [ { "id": 7 } ] }',
+      ' {"items":[{"id":7}]}',
+    ];
+    for (const body of notPages) expect(pageItemIds(body), String(body)).toEqual([]);
+    const notOrders = [undefined, '', '"nope"', '{"error":{"code":"not_found"}}', '{"productId":7,"id":3}', '{"ID":3}', '{ "id": 3 }'];
+    for (const body of notOrders) expect(leadingId(body), String(body)).toBeNaN();
+  });
+
+  it('give NaN for an id that is not a plain integer: string, negative, empty, fraction, exponent, truncated', () => {
+    for (const id of ['"7"', '-3', '', '12.5', '1e3', 'null']) {
+      expect(leadingId(`{"id":${id},"productId":7}`), id).toBeNaN();
+      expect(pageItemIds(`{"items":[{"id":${id},"name":"x"}],"nextAfter":null}`), id).toEqual([NaN]);
+    }
+    // A body cut short after the digits: the number may have been longer.
+    expect(leadingId('{"id":12')).toBeNaN();
+    expect(pageItemIds('{"items":[{"id":12')).toEqual([NaN]);
+  });
+});
+
 describe('one user iteration', () => {
   it('lists, views, orders and views the order, with the expected statuses', () => {
     const app = fakeApp({ productCount: 500 });
@@ -60,8 +114,8 @@ describe('one user iteration', () => {
     expect(app.log[1]!.path).toBe(`/products/${ordered.productId}`);
     expect(result.createdOrder).toEqual({ id: 1, productId: ordered.productId, quantity: 1 });
     expect(app.log[3]!.path).toBe('/orders/1');
-    // Only the requests whose body the machine reads ask for JSON.
-    expect(app.log.map((r) => r.needsJson)).toEqual([true, false, true, false]);
+    // Only the requests whose body the journey reads ask for it (the fake app withholds the others' bodies).
+    expect(app.log.map((r) => r.needsBody)).toEqual([true, false, true, false]);
   });
 
   it('never pages below the regular products nor past the catalog, and never orders a low-stock product', () => {
@@ -95,7 +149,7 @@ describe('one user iteration', () => {
   it('counts an unexpected status as a status error and ends the iteration', () => {
     const app = fakeApp({
       productCount: 100,
-      override: (r) => (r.name === 'order' ? { status: 409, json: { error: { code: 'insufficient_stock' } } } : undefined),
+      override: (r) => (r.name === 'order' ? { status: 409, body: '{"error":{"code":"insufficient_stock","message":"x"}}' } : undefined),
     });
     const r = runIterationSync(resolveScenario({ productCount: 100 }), seededRandom(3), app.handle, noSleep);
     expect(r.completed).toBe(false);
@@ -110,7 +164,7 @@ describe('one user iteration', () => {
   });
 
   it('a 200 where 201 is expected is an error too', () => {
-    const app = fakeApp({ productCount: 100, override: (r) => (r.name === 'order' ? { status: 200, json: { id: 1 } } : undefined) });
+    const app = fakeApp({ productCount: 100, override: (r) => (r.name === 'order' ? { status: 200, body: orderJson(1, 50) } : undefined) });
     const r = runIterationSync(resolveScenario({ productCount: 100 }), seededRandom(3), app.handle, noSleep);
     expect(r.outcomes[2]).toMatchObject({ ok: false, errorKind: 'status' });
   });
@@ -118,27 +172,44 @@ describe('one user iteration', () => {
   it('refuses a page offering a low-stock product (body error, nothing ordered)', () => {
     const app = fakeApp({
       productCount: 100,
-      override: (r) => (r.name === 'list' ? { status: 200, json: { items: [{ id: 1 }, { id: 2 }, { id: 3 }], nextAfter: 3 } } : undefined),
+      override: (r) => (r.name === 'list' ? { status: 200, body: pageJson([1, 2, 3], 3) } : undefined),
     });
     const r = runIterationSync(resolveScenario({ productCount: 100 }), seededRandom(5), app.handle, noSleep);
     expect(r.outcomes).toHaveLength(1);
     expect(r.outcomes[0]).toMatchObject({ name: 'list', ok: false, errorKind: 'body' });
+    expect(r.outcomes[0]!.detail).toMatch(/outside the benchmark range/);
     expect(app.orders.size).toBe(0);
   });
 
+  it('refuses a page offering a product past the catalog', () => {
+    const app = fakeApp({ productCount: 100, override: (r) => (r.name === 'list' ? { status: 200, body: pageJson([101]) } : undefined) });
+    const r = runIterationSync(resolveScenario({ productCount: 100 }), seededRandom(5), app.handle, noSleep);
+    expect(r.outcomes).toEqual([{ name: 'list', ok: false, errorKind: 'body', detail: 'list: page offered product 101, outside the benchmark range' }]);
+  });
+
   it('treats unusable bodies as body errors', () => {
-    const cases: Array<[string, unknown]> = [
-      ['list', undefined],
-      ['list', { items: [] }],
-      ['list', { items: [{ id: 'x' }] }],
-      ['order', { id: 0 }],
-      ['order', 'nope'],
+    const cases: Array<[ScenarioRequest['name'], string | undefined, RegExp]> = [
+      ['list', undefined, /no items/],
+      ['list', pageJson([]), /no items/],
+      ['list', 'Internal Server Error', /no items/],
+      ['list', '{"items":[{"id":"x"}],"nextAfter":null}', /no integer id/],
+      ['list', '{"items":[{"id":12.5}],"nextAfter":null}', /no integer id/],
+      ['order', '{"id":0,"productId":7}', /no integer id/],
+      ['order', '"nope"', /no integer id/],
+      ['order', undefined, /no integer id/],
+      ['order', '{"productId":7,"id":3}', /no integer id/],
+      ['order', '{"id":7.5,"productId":7}', /no integer id/],
     ];
-    for (const [name, json] of cases) {
-      const app = fakeApp({ productCount: 100, override: (r) => (r.name === name ? { status: r.expectedStatus, json } : undefined) });
+    for (const [name, body, detail] of cases) {
+      const app = fakeApp({
+        productCount: 100,
+        override: (r) => (r.name === name ? ({ status: r.expectedStatus, ...(body === undefined ? {} : { body }) } as ScenarioResponse) : undefined),
+      });
       const r = runIterationSync(resolveScenario({ productCount: 100 }), seededRandom(9), app.handle, noSleep);
       const last = r.outcomes[r.outcomes.length - 1]!;
-      expect(last).toMatchObject({ name, ok: false, errorKind: 'body' });
+      expect(last, `${name} ${body}`).toMatchObject({ name, ok: false, errorKind: 'body' });
+      expect(last.detail, `${name} ${body}`).toMatch(detail);
+      expect(r.createdOrder, `${name} ${body}`).toBeUndefined();
     }
   });
 
@@ -146,9 +217,17 @@ describe('one user iteration', () => {
     for (const error of ['timeout', 'connection'] as const) {
       const app = fakeApp({ productCount: 100, override: (r) => (r.name === 'product' ? { status: 0, error } : undefined) });
       const r = runIterationSync(resolveScenario({ productCount: 100 }), seededRandom(9), app.handle, noSleep);
-      expect(r.outcomes[1]).toMatchObject({ name: 'product', ok: false, errorKind: error });
+      expect(r.outcomes[1]).toMatchObject({ name: 'product', ok: false, errorKind: error, detail: `product: ${error} error` });
       expect(r.outcomes).toHaveLength(2);
     }
+  });
+
+  it('keeps the created order when viewing it fails (the audit needs it)', () => {
+    const app = fakeApp({ productCount: 100, override: (r) => (r.name === 'order_view' ? { status: 500 } : undefined) });
+    const r = runIterationSync(resolveScenario({ productCount: 100 }), seededRandom(2), app.handle, noSleep);
+    expect(r.completed).toBe(false);
+    expect(r.createdOrder).toMatchObject({ id: 1, quantity: 1 });
+    expect(r.outcomes[3]).toMatchObject({ name: 'order_view', ok: false, errorKind: 'status' });
   });
 
   it('thinks between requests, not before the first', () => {
@@ -169,20 +248,21 @@ describe('one user iteration', () => {
     });
     expect(app.log).toHaveLength(2);
     expect(r.completed).toBe(false);
+    expect(r.outcomes.map((o) => o.name)).toEqual(['list', 'product']);
   });
 
-  it('the async loop makes the same requests as the sync one for the same seed', async () => {
+  it('driving the step machine by hand (as the embedded driver does) makes the same requests as the sync loop', () => {
     const a = fakeApp({ productCount: 300 });
     const b = fakeApp({ productCount: 300 });
-    const scenario = resolveScenario({ productCount: 300, thinkMs: 1 });
-    const sync = runIterationSync(scenario, seededRandom(7), a.handle, noSleep);
-    const sleeps: number[] = [];
-    const async = await runIterationAsync(scenario, seededRandom(7), async (r: ScenarioRequest) => b.handle(r), async (ms) => {
-      sleeps.push(ms);
-    });
-    expect(async).toEqual(sync);
+    const scenario = resolveScenario({ productCount: 300 });
+    for (let seed = 1; seed <= 20; seed++) {
+      const sync = runIterationSync(scenario, seededRandom(seed), a.handle, noSleep);
+      const iteration = new UserIteration(scenario, seededRandom(seed));
+      let request: ScenarioRequest | null = iteration.start();
+      while (request !== null) request = iteration.advance(b.handle(request));
+      expect(iteration.outcome()).toEqual(sync);
+    }
     expect(b.log).toEqual(a.log);
-    expect(sleeps).toEqual([1, 1, 1]);
   });
 
   it('guards misuse of the step machine', () => {

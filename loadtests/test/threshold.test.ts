@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_THRESHOLD,
   ThresholdParseError,
+  describeLatencyThreshold,
   evaluateStep,
   formatThreshold,
   parseErrorRateLimit,
@@ -23,8 +24,26 @@ function figures(overrides: Partial<StepFigures['latencyMs']> = {}, requests = 1
 
 describe('parsing', () => {
   it('defaults to p95<100 and errors < 1 %', () => {
-    expect(DEFAULT_THRESHOLD).toEqual({ latency: [{ stat: 'p95', op: '<', limitMs: 100 }], errorRate: { op: '<', limit: 0.01 } });
+    expect(DEFAULT_THRESHOLD).toEqual({ text: 'p95<100', latency: [{ stat: 'p95', op: '<', limitMs: 100 }], errorRate: { op: '<', limit: 0.01 } });
     expect(formatThreshold(DEFAULT_THRESHOLD)).toBe('p95<100 errors<1%');
+    expect(describeLatencyThreshold(DEFAULT_THRESHOLD)).toBe('p95 < 100 ms');
+  });
+
+  it('keeps a normalized text of the latency conditions that parses back to the same conditions', () => {
+    const cases: Array<[string, string]> = [
+      ['p95<100', 'p95<100'],
+      ['P(95) < 100ms', 'p95<100'],
+      ['med<10, max<=1000', 'p50<10,max<=1000'],
+      ['avg<0.05s,p99<=250', 'avg<50,p99<=250'],
+      ['mean<12.5', 'avg<12.5'],
+    ];
+    for (const [given, text] of cases) {
+      const t = parseThreshold(given);
+      expect(t.text, given).toBe(text);
+      expect(parseThreshold(t.text).latency, given).toEqual(t.latency);
+    }
+    expect(parseThreshold('p95<100', '0.5%')).toMatchObject({ text: 'p95<100', errorRate: { op: '<', limit: 0.005 } });
+    expect(describeLatencyThreshold(parseThreshold('avg<50,p99<=250'))).toBe('avg < 50 ms and p99 ≤ 250 ms');
   });
 
   it('reads avg/p50/p90/p95/p99/max, < and <=, ms and s, k6 spellings and lists', () => {

@@ -151,10 +151,7 @@ export function validateProfile(p: PlanProfile): void {
   for (const model of LOAD_MODELS) {
     const g = p[model];
     const unit = model === 'closed' ? 'users' : 'rate';
-    int(g.start, `${model} start ${unit}`, 1);
-    int(g.max, `${model} max ${unit}`, 1);
-    if (g.max < g.start) throw new RangeError(`${model}: max (${g.max}) must be >= start (${g.start})`);
-    num(g.costAt, `${model} cost load`, 0, true);
+    // The list first: an empty one leaves start/max undefined, which would hide the real reason.
     if (g.steps) {
       if (g.steps.length === 0) throw new RangeError(`${model}: an explicit step list needs at least one load`);
       g.steps.forEach((v, i) => {
@@ -162,6 +159,10 @@ export function validateProfile(p: PlanProfile): void {
         if (i > 0 && v <= g.steps![i - 1]!) throw new RangeError(`${model}: explicit steps must be strictly ascending, got ${g.steps!.join(',')}`);
       });
     }
+    int(g.start, `${model} start ${unit}`, 1);
+    int(g.max, `${model} max ${unit}`, 1);
+    if (g.max < g.start) throw new RangeError(`${model}: max (${g.max}) must be >= start (${g.start})`);
+    num(g.costAt, `${model} cost load`, 0, true);
   }
   num(p.growthFactor, 'growthFactor', 1, true);
   num(p.stepSeconds, 'stepSeconds', 0, true);

@@ -129,6 +129,11 @@ export interface IterationResult {
  */
 const ID_KEY = '{"id":';
 
+/**
+ * The integer at `from`, which must end at `,` or `}` as in the apps' compact JSON; NaN otherwise (a fraction or
+ * exponent would otherwise be cut to its leading digits and name another product; a body cut short may have lost
+ * digits).
+ */
 function idAt(body: string, from: number): number {
   let end = from;
   while (end < body.length) {
@@ -136,7 +141,8 @@ function idAt(body: string, from: number): number {
     if (c < 48 || c > 57) break;
     end++;
   }
-  return end > from ? Number(body.slice(from, end)) : NaN;
+  const next = body.charCodeAt(end); // NaN past the end
+  return end > from && (next === 44 || next === 125) ? Number(body.slice(from, end)) : NaN;
 }
 
 /** Ids of the items of a product page (`{"items":[{"id":1,...},...],"nextAfter":...}`); empty when there are none. */

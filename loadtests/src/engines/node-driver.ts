@@ -225,27 +225,31 @@ function maySend(ctx: StepContext): boolean {
 /**
  * One journey on one connection. `intendedStartMs` (open model) times the first request from its schedule. Stops
  * early when the window is over, at the request cap or on abort; an order it created is kept for the audit either way.
+ * Resolves whether it sent its first request.
  */
-async function runJourney(ctx: StepContext, client: Client, intendedStartMs?: number): Promise<void> {
+async function runJourney(ctx: StepContext, client: Client, intendedStartMs?: number): Promise<boolean> {
   const iteration = new UserIteration(ctx.scenario, Math.random);
+  let sent = false;
   try {
     let request: ScenarioRequest | null = iteration.start();
     let first = true;
     while (request !== null) {
       if (!first && ctx.scenario.thinkMs > 0) await delay(ctx.scenario.thinkMs);
-      if (!maySend(ctx)) return;
+      if (!maySend(ctx)) return sent;
+      sent = true;
       const t0 = first && intendedStartMs !== undefined ? Math.min(intendedStartMs, nowMs()) : nowMs();
       first = false;
       const response = await send(client, ctx.origin, request);
       const t1 = nowMs();
       const next = iteration.advance(response);
-      if (ctx.stopped) return;
+      if (ctx.stopped) return sent;
       if (ctx.clock.inWindow(t1)) {
         const outcomes = iteration.outcome().outcomes;
         ctx.recorder.record(request.name, outcomes[outcomes.length - 1]!, t1 - t0, response.serverMs, response.error !== 'connection');
       }
       request = next;
     }
+    return sent;
   } finally {
     const created = iteration.outcome().createdOrder;
     if (created) ctx.recorder.createdOrders.push(created);
@@ -282,11 +286,16 @@ async function runOpen(ctx: StepContext): Promise<void> {
     if (intended >= clock.windowStartMs) droppedInWindow++;
   };
   const start = (client: Client, intended: number) => {
-    const journey = runJourney(ctx, client, intended).finally(() => {
-      running.delete(journey);
-      idle.push(client);
-      dispatch();
-    });
+    const journey = runJourney(ctx, client, intended)
+      .then((sent) => {
+        // Released in time but the window closed before it could send: it did not start, so it is dropped.
+        if (!sent && !ctx.stopped && !ctx.maxRequestsReached) drop(intended);
+      })
+      .finally(() => {
+        running.delete(journey);
+        idle.push(client);
+        dispatch();
+      });
     running.add(journey);
   };
   const dispatch = () => {
@@ -306,10 +315,10 @@ async function runOpen(ctx: StepContext): Promise<void> {
     }
   };
 
-  // The schedule: a 1 ms ticker releases every arrival whose time has come (timers cannot fire more often).
-  while (!ctx.stopped && !ctx.maxRequestsReached) {
+  // The schedule: a 1 ms ticker releases every arrival whose time has come (timers cannot fire more often). It runs
+  // to the window's end, not just to the last arrival, so that waiting arrivals keep their chance until then.
+  while (!ctx.stopped && !ctx.maxRequestsReached && !clock.over()) {
     const now = nowMs();
-    if (clock.over(next)) break;
     while (next <= now && !clock.over(next)) {
       waiting.push(next);
       next += intervalMs;
@@ -324,7 +333,9 @@ async function runOpen(ctx: StepContext): Promise<void> {
 
 function validate(request: StepRequest): URL {
   const url = new URL(request.baseUrl);
-  if (url.protocol !== 'http:' || !isLoopbackHost(rawHttpHost(request.baseUrl) ?? '')) throw new RangeError(`refusing ${url.hostname}: the embedded driver only targets loopback addresses`);
+  // Named as written: the URL parser normalizes e.g. 0x7f.0.0.1 to 127.0.0.1, which would make the refusal read as nonsense.
+  const host = rawHttpHost(request.baseUrl);
+  if (url.protocol !== 'http:' || !isLoopbackHost(host ?? '')) throw new RangeError(`refusing ${host ?? request.baseUrl}: the embedded driver only targets loopback addresses`);
   if (!(request.load > 0) || (request.model === 'closed' && !Number.isInteger(request.load))) {
     throw new RangeError(`load must be ${request.model === 'closed' ? 'an integer >= 1' : '> 0'}, got ${request.load}`);
   }
@@ -374,7 +385,7 @@ function measurementOf(ctx: StepContext, self: { cpuPct: number; eventLoopDelayP
     load: request.load,
     seconds,
     requests,
-    rps: Math.round((requests / seconds) * 10) / 10,
+    rps: Math.round(((requests - recorder.errorsByKind.dropped) / seconds) * 10) / 10,
     errors,
     errorRate: requests > 0 ? Math.round((errors / requests) * 1e6) / 1e6 : 0,
     errorsByKind: { ...recorder.errorsByKind },

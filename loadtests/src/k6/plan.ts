@@ -143,6 +143,14 @@ export function planFromEnv(env: Record<string, string | undefined>): K6Plan {
     offset += s.warmupSeconds + s.stepSeconds;
   }
 
+  // k6 refuses constant-vus and constant-arrival-rate scenarios under 1 s: closed steps run one for warm-up + window,
+  // open steps one for the window. Say so before k6 does.
+  for (const s of steps) {
+    const constantSeconds = model === 'closed' ? s.warmupSeconds + s.stepSeconds : s.stepSeconds;
+    if (constantSeconds < 1) {
+      throw new Error(`${model === 'closed' ? 'warm-up + STEP_SECONDS' : 'STEP_SECONDS'} must be >= 1 (k6 runs no constant scenario shorter than 1 s), step ${s.step} has ${constantSeconds}`);
+    }
+  }
   const requestTimeoutMs = numberEnv(env, 'REQUEST_TIMEOUT_MS', 10_000, 1);
   const maxLoad = steps.length ? steps[steps.length - 1]!.load : 1;
   const errorRateLimit = env.ERROR_RATE || DEFAULT_ERROR_RATE_LIMIT;
@@ -176,9 +184,10 @@ function seconds(s: number): string {
 
 /**
  * k6 options for a plan. Closed model: one constant-vus scenario per step whose first `warmupSeconds` are not
- * recorded (same VUs and connections). Open model: a constant-arrival-rate warm-up scenario, then the measured one
- * (k6 drops an iteration it cannot start on time: `dropped_iterations`, counted as `dropped` errors). Each scenario
- * tells its VUs where the measured window lies (STACKBENCH_WINDOW_OFFSET_MS from the scenario's start).
+ * recorded (same VUs and connections). Open model: a warm-up scenario at the step's rate (ramping-arrival-rate held
+ * constant), then the measured constant-arrival-rate one (k6 drops an iteration it cannot start on time:
+ * `dropped_iterations`, counted as `dropped` errors). Each scenario tells its VUs where the measured window lies
+ * (STACKBENCH_WINDOW_OFFSET_MS from the scenario's start).
  */
 export function buildOptions(plan: K6Plan): Options {
   const scenarios: Record<string, Scenario> = {};
@@ -204,20 +213,31 @@ export function buildOptions(plan: K6Plan): Options {
         env: envFor(s, warmupMs),
       } as Scenario;
     } else {
-      const arrival = (duration: number, startTime: number, windowOffsetMs: number) =>
-        ({
-          executor: 'constant-arrival-rate',
-          rate: s.load,
+      const vus = { preAllocatedVUs: Math.min(plan.maxInFlight, Math.max(1, Math.ceil(s.load / 10))), maxVUs: plan.maxInFlight };
+      // k6 refuses constant-* scenarios shorter than 1 s, and the profiles warm up for 0.5 s: the warm-up is a
+      // ramping-arrival-rate held at the step's rate (stages have no minimum length), i.e. the same arrivals.
+      if (s.warmupSeconds > 0) {
+        scenarios[names.warmupScenario] = {
+          executor: 'ramping-arrival-rate',
+          startRate: s.load,
           timeUnit: '1s',
-          duration: seconds(duration),
-          startTime: seconds(startTime),
-          preAllocatedVUs: Math.min(plan.maxInFlight, Math.max(1, Math.ceil(s.load / 10))),
-          maxVUs: plan.maxInFlight,
+          stages: [{ duration: seconds(s.warmupSeconds), target: s.load }],
+          startTime: seconds(s.offsetSeconds),
+          ...vus,
           gracefulStop,
-          env: envFor(s, windowOffsetMs),
-        }) as Scenario;
-      if (s.warmupSeconds > 0) scenarios[names.warmupScenario] = arrival(s.warmupSeconds, s.offsetSeconds, warmupMs);
-      scenarios[names.scenario] = arrival(s.stepSeconds, s.offsetSeconds + s.warmupSeconds, 0);
+          env: envFor(s, warmupMs),
+        } as Scenario;
+      }
+      scenarios[names.scenario] = {
+        executor: 'constant-arrival-rate',
+        rate: s.load,
+        timeUnit: '1s',
+        duration: seconds(s.stepSeconds),
+        startTime: seconds(s.offsetSeconds + s.warmupSeconds),
+        ...vus,
+        gracefulStop,
+        env: envFor(s, 0),
+      } as Scenario;
       thresholds[`dropped_iterations{scenario:${names.scenario}}`] = ['count>=0'];
     }
     if (plan.abortOnFail) {

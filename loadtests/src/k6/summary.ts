@@ -87,7 +87,7 @@ export function summarize(data: unknown, plan: K6Plan): K6RunSummary {
       load: s.load,
       seconds: round(seconds),
       requests,
-      rps: round(requests / seconds, 1),
+      rps: round((requests - dropped) / seconds, 1),
       errors,
       errorRate: requests > 0 ? round(errors / requests, 6) : 0,
       errorsByKind,

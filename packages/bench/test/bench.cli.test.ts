@@ -243,3 +243,24 @@ describe('bounds and layout', () => {
     expect(planCpuLayout('shared', { allowed: [0, 1, 2, 3], taskset: true })).toMatchObject({ mode: 'shared', description: 'app, PostgreSQL and driver share cpus 0-3 (no pinning).' });
   });
 });
+
+describe('presets', () => {
+  it('article: think time, the article\'s user steps then onwards, avg<100, 30 s steps; given flags still win', async () => {
+    const c = await parse(['--preset', 'article', '--apps', 'fastify']);
+    expect(c.preset).toBe('article');
+    expect(c.thinkMs).toBe(500);
+    expect(c.threshold.text).toBe('avg<100');
+    expect(c.profile.closed.steps).toEqual([40, 50, 60, 70, 80, 160, 320, 640, 1280, 2560, 5120]);
+    expect(c.profile.stepSeconds).toBe(30);
+    expect(c.profile.warmupSeconds).toBe(5);
+    expect(c.envelope).toEqual({ appCpus: 0.5, appMemoryMiB: 512, dbCpus: 1, dbMemoryMiB: 1024 });
+    const full = await parse(['--preset', 'article', '--apps', 'fastify', '--step-seconds', '300', '--threshold', 'p95<100']);
+    expect(full.profile.stepSeconds).toBe(300);
+    expect(full.threshold.text).toBe('p95<100');
+    expect(full.thinkMs).toBe(500);
+  });
+
+  it('refuses an unknown preset in one line', async () => {
+    expect(await parseError(['--preset', 'django'])).toBe('unknown preset "django" (known: article)');
+  });
+});

@@ -434,6 +434,70 @@ export function profileBlocks(a: Analysis): Block[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// The Django-vs-FastAPI article's own method (`--preset article`), beside its published figures.
+
+/** The article's figures, as published (../shared/background.md, item 5): 1 vCPU / 512 MiB app, Locust, 100 ms average. */
+export const ARTICLE_FIGURES = [
+  { stack: 'Django, a new connection per request (CONN_MAX_AGE=0)', users: '20', rps: '–', note: 'crossed 100 ms past 20 users; PostgreSQL CPU at 40 % against < 20 %' },
+  { stack: 'Django, persistent connections (60 s)', users: '60', rps: '~100', note: 'matched FastAPI' },
+  { stack: 'FastAPI', users: '60', rps: '~100', note: '~160 ms at 70 users, failed at 80' },
+] as const;
+
+/** One sentence per measured row: what agrees with the article and what does not, from the data. */
+export function articleSentence(a: Analysis, c: ComboSummary): string {
+  const bp = c.breakpoint;
+  const steps = c.rep?.steps ?? [];
+  const at80 = steps.find((s) => s.load === 80);
+  const parts: string[] = [];
+  if (!bp) return `over ${a.threshold.label} from the first step (${fmtCount(c.belowLoad)} users).`;
+  if (at80?.passed) parts.push(`holds every step the article ran (80 users at ${fmtMs(at80.latencyMs.avg)} ms average)`);
+  else parts.push(`breaks inside the article's range`);
+  parts.push(`its line falls at ${fmtCount(bp.load)} users, ${fixed(bp.load / 60, 1)} times the article's FastAPI`);
+  if (c.conn !== 'pool') {
+    const pooled = a.ranked.find((o) => o.app === c.app && o.store === c.store && o.conn === 'pool' && o.runtime === c.runtime);
+    if (pooled?.breakpoint) {
+      const r = bp.load / pooled.breakpoint.load;
+      parts.push(`${fixed(r, 2)}x of the pooled breakpoint (${fmtCount(pooled.breakpoint.load)}): ${r < 0.8 ? 'the article\'s direction (20 vs 60 users, 0.33x) holds' : 'the article\'s gap (0.33x) does not appear here'}`);
+      const db = c.rep?.cost?.dbCpuUsPerRequest;
+      const pdb = pooled.rep?.cost?.dbCpuUsPerRequest;
+      if (db != null && pdb != null) parts.push(`PostgreSQL spends ${fixed(db, 0)} µs of CPU per request against ${fixed(pdb, 0)} µs pooled`);
+    }
+  }
+  const usage = c.bpStep?.app;
+  const quota = a.results.environment.envelope.app.cpus;
+  if (usage && quota) parts.push(`at the line the app uses ${fixed(usage.cpuPct / quota, 0)} % of its ${fixed(quota, 2).replace(/\.?0+$/, '')} CPU`);
+  const first = parts.join('; ');
+  return `${first.charAt(0).toUpperCase()}${first.slice(1)}.`;
+}
+
+export function articleTable(a: Analysis): Table {
+  const rows: Cell[][] = [
+    ...ARTICLE_FIGURES.map((f) => [{ text: `${f.stack} (the article)`, strong: false }, f.users, f.rps, '100 (the line)', f.note]),
+    ...a.ranked.map((c) => [c.label, breakpointText(c), fmtRps(c.breakpoint?.rps), fmtMs(c.breakpoint?.avgMs), articleSentence(a, c)]),
+  ];
+  return {
+    id: 'article',
+    headers: ['stack', 'users at the line', 'RPS there', 'avg ms there', 'what agrees, what does not'],
+    align: ['left', 'right', 'right', 'right', 'left'],
+    wrap: [false, false, false, false, true],
+    rows,
+  };
+}
+
+export function articleBlocks(a: Analysis): Block[] {
+  const m = a.results.method;
+  return [
+    p(
+      `The article's method as far as this machine allows: users with ${fmtCount(m.thinkMs)} ms of think time between requests (the article's ~100 RPS at 60 users is 0.6 s per request per user, minus its ~0.1 s response), `,
+      `users stepped 40, 50, 60, 70, 80 then onwards, the line at ${a.threshold.label}, ${fmtCount(m.stepSeconds)} s per step (the article: ~5 min), a fresh database per combination. `,
+      `Envelope: ${envelopeText(a.results.environment.envelope)} (the article: app 1 vCPU / 512 MiB, PostgreSQL 2 vCPU / 1 GiB). `,
+      'The article ran Python; these rows are Node.js: the comparison is of shape (where the line falls, what a connection per request costs), not of absolute numbers.',
+    ),
+    { kind: 'table', table: articleTable(a) },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 export function endpointTable(a: Analysis): Table {
   const metric = a.threshold.metric;
@@ -634,6 +698,7 @@ export function reportSections(a: Analysis, charts: ChartSpec[]): Section[] {
     { id: 'profiles', title: 'Where the time goes', blocks: profileBlocks(a) },
     { id: 'endpoints', title: 'Per endpoint at the breakpoint', blocks: endpointBlocks(a) },
   ];
+  if (a.results.method.preset === 'article') sections.splice(1, 0, { id: 'article', title: 'The article\'s method, side by side', blocks: articleBlocks(a) });
   if (a.maxRepeats > 1) sections.push({ id: 'repeats', title: 'Repeats', blocks: repeatsBlocks(a) });
   sections.push(
     { id: 'not-measured', title: 'Not measured', blocks: notMeasuredBlocks(a) },

@@ -8,6 +8,7 @@ import {
   LOAD_MODELS,
   parseThreshold,
   PROFILE_NAMES,
+  PROFILES,
   resolveProfile,
   type LoadModel,
   type PlanProfile,
@@ -93,6 +94,9 @@ method
   --repeats N           runs of each combination (default: the profile's, 1 for smoke/quick, 3 for full)
   --steps L,M,N         explicit loads instead of the profile's growth (users, or journeys/s with --model open),
                         then bisection between the last passing and the first failing one, e.g. 40,50,60,70,80
+  --step-seconds N      measured seconds per step (default: the profile's); --warmup-seconds N likewise
+  --preset article      the Django-vs-FastAPI article's method: think time, users 40..80 then onwards, avg<100, a
+                        fresh database per combination (see the README); every flag above still overrides it
   --pool-size N         pool size for the pool strategy (default 10)
   --products N          seeded products (default 10000)
 envelope (Linux cgroups; see the README)
@@ -185,6 +189,9 @@ const OPTIONS = {
   products: { type: 'string' },
   repeats: { type: 'string' },
   steps: { type: 'string' },
+  'step-seconds': { type: 'string' },
+  'warmup-seconds': { type: 'string' },
+  preset: { type: 'string' },
   envelope: { type: 'string', default: 'cgroup' },
   'app-cpus': { type: 'string' },
   'app-memory': { type: 'string' },
@@ -219,10 +226,51 @@ export function parseSteps(value: string): number[] {
   return numbers;
 }
 
+/**
+ * Presets: named sets of flags. `article`: the method of the Django-vs-FastAPI article this project grew from
+ * (../shared/background.md, item 5), as far as this machine allows:
+ * - think time 500 ms between a user's requests: the article's FastAPI broke at 60 users near 100 RPS, i.e. 0.6 s
+ *   per request per user (Little's law), of which ~0.1 s was the response (its line was a 100 ms average): 0.5 s;
+ * - users 40, 50, 60, 70, 80 as in the article, then onwards (Node on half a CPU holds far more), then bisection;
+ * - the line at a 100 ms *average*; errors < 1 %;
+ * - steps of 30 s measured after 5 s of warm-up (the article's were ~5 min: --step-seconds 300 for that);
+ * - the default envelope, which already has the article's shares (app : PostgreSQL = 1 : 2) scaled to this machine;
+ * - a fresh seeded database per combination, as every run does.
+ */
+export const PRESETS: Record<string, Record<string, string>> = {
+  article: {
+    'think-ms': '500',
+    steps: '40,50,60,70,80,160,320,640,1280,2560,5120',
+    threshold: 'avg<100',
+    'step-seconds': '30',
+    'warmup-seconds': '5',
+  },
+};
+
+/** The preset's flags under the ones given on the command line (`args`): given flags win, defaults yield. */
+export function applyPreset(values: Values, args: string[]): Values {
+  if (values.preset === undefined) return values;
+  const preset = PRESETS[values.preset];
+  if (!preset) throw new CliError(`unknown preset "${values.preset}" (known: ${Object.keys(PRESETS).join(', ')})`);
+  const given = (flag: string) => args.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+  const merged: Record<string, unknown> = { ...values };
+  for (const [flag, value] of Object.entries(preset)) if (!given(flag)) merged[flag] = value;
+  return merged as Values;
+}
+
 /** Model, profile, threshold and the numbers of the method. */
 export function parseMethod(values: Values, overrides: ProfileOverrides = {}) {
   if (!(LOAD_MODELS as readonly string[]).includes(values.model)) throw new CliError(`unknown model "${values.model}" (known: ${LOAD_MODELS.join(', ')})`);
-  if (values.steps !== undefined) overrides = { ...overrides, [values.model]: { ...overrides[values.model as LoadModel], steps: parseSteps(values.steps) } };
+  if (values.steps !== undefined) {
+    const steps = parseSteps(values.steps);
+    const costAt = Math.max(PROFILES[values.profile as keyof typeof PROFILES]?.[values.model as LoadModel].costAt ?? 1, 0);
+    // The cost is read below the breakpoint: at the profile's cost load, or at the first step when the list starts above it.
+    overrides = { ...overrides, [values.model]: { ...overrides[values.model as LoadModel], steps, costAt: costAt < steps[0]! ? steps[0]! : costAt } };
+  }
+  const stepSeconds = intFlag(values['step-seconds'], 'step-seconds', 1, 3600);
+  if (stepSeconds !== undefined) overrides = { ...overrides, stepSeconds };
+  const warmupSeconds = intFlag(values['warmup-seconds'], 'warmup-seconds', 0, 600);
+  if (warmupSeconds !== undefined) overrides = { ...overrides, warmupSeconds, initialWarmupSeconds: Math.max(warmupSeconds, 1) };
   if (!isProfileName(values.profile)) throw new CliError(`unknown profile "${values.profile}" (known: ${PROFILE_NAMES.join(', ')})`);
   let threshold: Threshold;
   try {
@@ -352,8 +400,9 @@ export function planRuns(combinations: Combination[], runtimes: RuntimeChoice[],
  * Parses and checks every flag of `stackbench bench` before anything starts. Any problem is a one-line CliError.
  */
 export async function parseBenchArgs(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<BenchConfig | 'help'> {
-  const { values } = parseFlags(args, OPTIONS);
-  if (values.help) return 'help';
+  const parsed = parseFlags(args, OPTIONS).values;
+  if (parsed.help) return 'help';
+  const values = applyPreset(parsed, args);
   const combinations = parseSelection(values);
   const method = parseMethod(values);
   if (!(CPU_LAYOUT_MODES as readonly string[]).includes(values['cpu-layout'])) {
@@ -378,7 +427,7 @@ export async function parseBenchArgs(args: string[], env: NodeJS.ProcessEnv = pr
     poolSize: method.poolSize,
     products: method.products,
     envelope,
-    preset: null,
+    preset: values.preset ?? null,
     cpuProfile: values['cpu-prof'] || cpuProfileLoad !== undefined ? { load: cpuProfileLoad ?? null } : null,
     outDir,
     defaultOut,
