@@ -14,7 +14,7 @@ import exec from 'k6/execution';
 import { Counter, Gauge, Rate, Trend } from 'k6/metrics';
 import type { RefinedParams, ResponseType } from 'k6/http';
 import { appDurationMs } from '@stackbench/contract';
-import { REQUEST_NAMES, resolveScenario, runIterationSync, type ScenarioRequest, type ScenarioResponse } from '../src/core/index.js';
+import { createJourney, endpointOf, resolveScenario, runIterationSync, type ScenarioRequest, type ScenarioResponse, type UserState } from '../src/core/index.js';
 import { allStepMetricNames, buildOptions, planFromEnv } from '../src/k6/plan.js';
 import { renderText, summarize } from '../src/k6/summary.js';
 
@@ -27,15 +27,19 @@ const TIMEOUT_ERROR_CODE = 1050; // k6: "request timeout"
 // Everything per request is prepared here, once: k6 interprets the script, so per-request objects and closures
 // cost CPU that the load generator then cannot spend on sending (see the README's k6 section for the figures).
 const PARAMS: Record<string, RefinedParams<ResponseType>> = {};
-for (const name of REQUEST_NAMES) {
-  PARAMS[name] = {
-    tags: { name },
-    timeout: plan.requestTimeoutMs,
-    headers: name === 'order' ? { 'Content-Type': 'application/json' } : {},
-    // Bodies only where the journey reads them.
-    responseType: name === 'list' || name === 'order' ? 'text' : 'none',
-  } as RefinedParams<ResponseType>;
+/** The request's parameters: made once per endpoint and body need (headers of their own, like If-None-Match, aside). */
+function paramsFor(request: ScenarioRequest): RefinedParams<ResponseType> {
+  const headers: Record<string, string> = request.body !== undefined ? { 'Content-Type': 'application/json' } : {};
+  if (request.headers) {
+    for (const k in request.headers) headers[k] = request.headers[k]!;
+    return { tags: { name: request.name }, timeout: plan.requestTimeoutMs, headers, responseType: request.needsBody ? 'text' : 'none' } as RefinedParams<ResponseType>;
+  }
+  const key = `${request.name}|${request.needsBody ? 1 : 0}`;
+  // Bodies only where the journey reads them.
+  return (PARAMS[key] ||= { tags: { name: request.name }, timeout: plan.requestTimeoutMs, headers, responseType: request.needsBody ? 'text' : 'none' } as RefinedParams<ResponseType>);
 }
+/** This VU's memory across iterations (the cache journey's ETags). */
+const userState: UserState = {};
 
 /** Each step's metric objects, created in the init context (k6 requires it). */
 interface StepMetricObjects {
@@ -86,7 +90,7 @@ function enterStep(): NonNullable<typeof current> {
 
 function send(request: ScenarioRequest): ScenarioResponse {
   const c = current!;
-  const params = PARAMS[request.name]!;
+  const params = paramsFor(request);
   const res = request.method === 'POST' ? http.post(plan.baseUrl + request.path, request.body || '', params) : http.get(plan.baseUrl + request.path, params);
   const done = Date.now();
   const measured = done >= c.measureFrom && done < c.endAt;
@@ -100,11 +104,13 @@ function send(request: ScenarioRequest): ScenarioResponse {
     return { status: 0, error };
   }
   if (measured) {
-    addLatency(c.m, request.name, res.timings.blocked + res.timings.connecting + res.timings.duration);
+    addLatency(c.m, endpointOf(request, res.status), res.timings.blocked + res.timings.connecting + res.timings.duration);
     const server = appDurationMs(res.headers['Server-Timing']);
     if (server !== undefined) c.m.server.add(server);
   }
-  return request.needsBody ? { status: res.status, body: res.body as string } : { status: res.status };
+  const response: ScenarioResponse = request.needsBody ? { status: res.status, body: res.body as string } : { status: res.status };
+  if (request.wantsEtag && res.headers['Etag']) response.etag = res.headers['Etag'];
+  return response;
 }
 
 function addLatency(m: StepMetricObjects, name: string, ms: number): void {
@@ -125,7 +131,7 @@ const HOOKS = { shouldContinue: beforeWindowEnds };
 export default function (): void {
   const c = enterStep();
   measuredFlags = [];
-  const outcomes = runIterationSync(scenario, Math.random, send, pause, HOOKS).outcomes;
+  const outcomes = runIterationSync(scenario, Math.random, send, pause, HOOKS, createJourney(plan.scenario, scenario, Math.random, userState)).outcomes;
   // A journey stops at its first error, so only its last outcome can be one.
   const lastIndex = outcomes.length - 1;
   const last = outcomes[lastIndex];

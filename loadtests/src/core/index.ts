@@ -6,3 +6,4 @@ export * from './scenario.js';
 export * from './plan.js';
 export * from './threshold.js';
 export * from './driver-bound.js';
+export * from './journeys.js';

@@ -78,7 +78,8 @@ export function resolveScenario(config: ScenarioConfig): ResolvedScenario {
 }
 
 export interface ScenarioRequest {
-  name: RequestName;
+  /** The endpoint it is counted under (a journey's outcome may rename it, e.g. a 304 as `view_304`). */
+  name: string;
   method: 'GET' | 'POST';
   /** Path and query, e.g. `/products?limit=20&after=4711`. */
   path: string;
@@ -87,19 +88,29 @@ export interface ScenarioRequest {
   expectedStatus: number;
   /** Whether the journey reads the response body (engines discard it otherwise and pass `body` only for these). */
   needsBody: boolean;
+  /** Extra request headers (If-None-Match). */
+  headers?: Record<string, string>;
+  /** Whether the journey reads the response's ETag (engines pass `etag` only for these). */
+  wantsEtag?: boolean;
 }
+
+/** A request of the commerce journey: its name is one of the four. */
+type CommerceRequest = ScenarioRequest & { name: RequestName };
 
 export interface ScenarioResponse {
   /** HTTP status, or 0 when there is no response (see `error`). */
   status: number;
   /** The body's text when the request `needsBody`. */
   body?: string;
+  /** The ETag header when the request `wantsEtag`. */
+  etag?: string;
   /** Set by the engine when the request got no response. */
   error?: 'timeout' | 'connection';
 }
 
 export interface RequestOutcome {
-  name: RequestName;
+  /** The endpoint it counts under. */
+  name: string;
   ok: boolean;
   errorKind?: ErrorKind;
   /** Short human-readable reason for an error (e.g. `order: expected 201, got 409`). */
@@ -175,7 +186,7 @@ export function randomInt(random: () => number, min: number, max: number): numbe
 export class UserIteration {
   private readonly scenario: ResolvedScenario;
   private readonly random: () => number;
-  private pending: ScenarioRequest | null = null;
+  private pending: CommerceRequest | null = null;
   private productId = 0;
   private readonly result: IterationResult = { outcomes: [], completed: false };
 
@@ -262,7 +273,7 @@ export class UserIteration {
     return this.result;
   }
 
-  private issue(request: ScenarioRequest): ScenarioRequest {
+  private issue(request: CommerceRequest): ScenarioRequest {
     this.pending = request;
     return request;
   }
@@ -291,8 +302,8 @@ export function runIterationSync(
   send: SyncSend,
   sleep: (ms: number) => void,
   hooks: IterationHooks = {},
+  iteration: { start(): ScenarioRequest; advance(r: ScenarioResponse): ScenarioRequest | null; outcome(): IterationResult } = new UserIteration(scenario, random),
 ): IterationResult {
-  const iteration = new UserIteration(scenario, random);
   let request: ScenarioRequest | null = iteration.start();
   let first = true;
   while (request !== null) {

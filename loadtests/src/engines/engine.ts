@@ -3,7 +3,7 @@
  * measurement (the shared {@link StepMeasurement}), the orders it created (for the data audit) and the measured
  * window on the wall clock (so that app and database CPU can be read over exactly the same window).
  */
-import type { CreatedOrder, LoadModel } from '../core/index.js';
+import type { CreatedOrder, LoadModel, ScenarioSpec } from '../core/index.js';
 import type { EngineName, StepMeasurement } from '../measurement.js';
 
 export interface StepProgress {
@@ -26,6 +26,8 @@ export interface StepRequest {
   productCount: number;
   /** `limit` of the list request (default 20). */
   pageSize?: number;
+  /** What each virtual user does (default: the commerce journey). */
+  scenario?: ScenarioSpec;
   /** Hard bound on requests sent in the whole step, warm-up included. */
   maxRequests: number;
   requestTimeoutMs: number;

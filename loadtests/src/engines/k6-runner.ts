@@ -57,6 +57,7 @@ export function k6StepEnv(step: StepRequest, options: Pick<K6EngineOptions, 'pro
     SUMMARY_PATH: summaryPath,
   };
   if (step.pageSize !== undefined) env.PAGE_SIZE = String(step.pageSize);
+  if (step.scenario && step.scenario.kind !== 'commerce') env.SCENARIO = JSON.stringify(step.scenario);
   if (step.model === 'open') env.MAX_IN_FLIGHT = String(step.maxInFlight ?? defaultMaxInFlight(step.load, step.requestTimeoutMs));
   return env;
 }

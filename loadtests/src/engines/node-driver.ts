@@ -18,9 +18,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Client, type Dispatcher } from 'undici';
 import { appDurationMs, isLoopbackHost, rawHttpHost, SERVER_TIMING_HEADER } from '@stackbench/contract';
 import {
-  REQUEST_NAMES,
+  COMMERCE,
+  createJourney,
+  journeyNames,
   resolveScenario,
-  UserIteration,
+  validateSpec,
+  type ScenarioSpec,
+  type UserState,
   type CreatedOrder,
   type RequestOutcome,
   type ResolvedScenario,
@@ -70,7 +74,11 @@ interface EndpointRecorder {
 class StepRecorder {
   readonly total: EndpointRecorder = { requests: 0, errors: 0, latency: new LatencyHistogram() };
   readonly server = new LatencyHistogram();
-  readonly endpoints = new Map<string, EndpointRecorder>(REQUEST_NAMES.map((n) => [n, { requests: 0, errors: 0, latency: new LatencyHistogram() }]));
+  readonly endpoints: Map<string, EndpointRecorder>;
+
+  constructor(readonly names: string[]) {
+    this.endpoints = new Map(names.map((n) => [n, { requests: 0, errors: 0, latency: new LatencyHistogram() }]));
+  }
   readonly errorsByKind: ErrorsByKind = emptyErrorsByKind();
   readonly errorSamples: string[] = [];
   readonly createdOrders: CreatedOrder[] = [];
@@ -157,6 +165,8 @@ interface Response extends ScenarioResponse {
   serverMs: number;
 }
 
+const ETAG_HEADER = 'etag';
+
 /**
  * One request on a connection through undici's low-level dispatch API (about a third less driver CPU per request
  * than `client.request()` + `body.text()`, measured here): the body is kept only when the journey needs it.
@@ -166,18 +176,24 @@ function send(client: Client, origin: string, request: ScenarioRequest): Promise
   return new Promise<Response>((resolve) => {
     let status = 0;
     let serverMs = -1;
+    let etag: string | undefined;
     const chunks: Buffer[] = [];
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart() {},
       onResponseStart(_controller, statusCode, headers) {
         status = statusCode;
         serverMs = appDurationMs(headers[SERVER_TIMING_HEADER]) ?? -1;
+        if (request.wantsEtag) {
+          const value = headers[ETAG_HEADER];
+          etag = typeof value === 'string' ? value : undefined;
+        }
       },
       onResponseData(_controller, chunk) {
         if (request.needsBody) chunks.push(chunk);
       },
       onResponseEnd() {
         const response: Response = { status, serverMs };
+        if (etag) response.etag = etag;
         if (request.needsBody) response.body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
         resolve(response);
       },
@@ -187,7 +203,7 @@ function send(client: Client, origin: string, request: ScenarioRequest): Promise
     };
     try {
       client.dispatch(
-        { origin, path: request.path, method: request.method, headers: request.body === undefined ? undefined : JSON_HEADERS, body: request.body },
+        { origin, path: request.path, method: request.method, headers: request.headers ? { ...request.headers, ...(request.body === undefined ? {} : JSON_HEADERS) } : request.body === undefined ? undefined : JSON_HEADERS, body: request.body },
         handler,
       );
     } catch (err) {
@@ -202,6 +218,7 @@ interface StepContext {
   request: StepRequest;
   origin: string;
   scenario: ResolvedScenario;
+  spec: ScenarioSpec;
   clock: StepClock;
   recorder: StepRecorder;
   /** Requests sent so far (warm-up included), against request.maxRequests. */
@@ -227,8 +244,8 @@ function maySend(ctx: StepContext): boolean {
  * early when the window is over, at the request cap or on abort; an order it created is kept for the audit either way.
  * Resolves whether it sent its first request.
  */
-async function runJourney(ctx: StepContext, client: Client, intendedStartMs?: number): Promise<boolean> {
-  const iteration = new UserIteration(ctx.scenario, Math.random);
+async function runJourney(ctx: StepContext, client: Client, state: UserState, intendedStartMs?: number): Promise<boolean> {
+  const iteration = createJourney(ctx.spec, ctx.scenario, Math.random, state);
   let sent = false;
   try {
     let request: ScenarioRequest | null = iteration.start();
@@ -245,7 +262,8 @@ async function runJourney(ctx: StepContext, client: Client, intendedStartMs?: nu
       if (ctx.stopped) return sent;
       if (ctx.clock.inWindow(t1)) {
         const outcomes = iteration.outcome().outcomes;
-        ctx.recorder.record(request.name, outcomes[outcomes.length - 1]!, t1 - t0, response.serverMs, response.error !== 'connection');
+        const outcome = outcomes[outcomes.length - 1]!;
+        ctx.recorder.record(outcome.name, outcome, t1 - t0, response.serverMs, response.error !== 'connection');
       }
       request = next;
     }
@@ -261,7 +279,8 @@ async function runClosed(ctx: StepContext): Promise<void> {
   const clients = Array.from({ length: ctx.request.load }, () => ctx.newClient());
   await Promise.all(
     clients.map(async (client) => {
-      while (!ctx.stopped && !ctx.clock.over() && !ctx.maxRequestsReached) await runJourney(ctx, client);
+      const state: UserState = {};
+      while (!ctx.stopped && !ctx.clock.over() && !ctx.maxRequestsReached) await runJourney(ctx, client, state);
     }),
   );
 }
@@ -285,8 +304,12 @@ async function runOpen(ctx: StepContext): Promise<void> {
   const drop = (intended: number) => {
     if (intended >= clock.windowStartMs) droppedInWindow++;
   };
+  // Open arrivals are new users: no memory but what their connection's earlier journeys learned (the cache's ETags).
+  const states = new Map<Client, UserState>();
   const start = (client: Client, intended: number) => {
-    const journey = runJourney(ctx, client, intended)
+    let state = states.get(client);
+    if (!state) states.set(client, (state = {}));
+    const journey = runJourney(ctx, client, state, intended)
       .then((sent) => {
         // Released in time but the window closed before it could send: it did not start, so it is dropped.
         if (!sent && !ctx.stopped && !ctx.maxRequestsReached) drop(intended);
@@ -328,7 +351,7 @@ async function runOpen(ctx: StepContext): Promise<void> {
   }
   for (const intended of waiting.splice(0)) drop(intended);
   await Promise.all(running);
-  ctx.recorder.dropped(REQUEST_NAMES[0]!, droppedInWindow);
+  ctx.recorder.dropped(ctx.recorder.names[0]!, droppedInWindow);
 }
 
 function validate(request: StepRequest): URL {
@@ -402,6 +425,7 @@ function measurementOf(ctx: StepContext, self: { cpuPct: number; eventLoopDelayP
 export async function runNodeStep(request: StepRequest): Promise<StepRun> {
   const url = validate(request);
   const scenario = resolveScenario({ productCount: request.productCount, thinkMs: request.thinkMs, pageSize: request.pageSize });
+  const spec = validateSpec(request.scenario ?? COMMERCE);
   const { signal } = request;
   if (signal?.aborted) throw abortError(signal);
 
@@ -411,8 +435,9 @@ export async function runNodeStep(request: StepRequest): Promise<StepRun> {
     request,
     origin: url.origin,
     scenario,
+    spec,
     clock: new StepClock(request.warmupMs, request.durationMs),
-    recorder: new StepRecorder(),
+    recorder: new StepRecorder(journeyNames(spec)),
     sent: 0,
     maxRequestsReached: false,
     stopped: false,

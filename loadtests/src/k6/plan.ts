@@ -20,7 +20,10 @@ import {
   isProfileName,
   LOAD_MODELS,
   parseThreshold,
-  REQUEST_NAMES,
+  COMMERCE,
+  journeyNames,
+  validateSpec,
+  type ScenarioSpec,
   resolveProfile,
   toK6ErrorRateExpression,
   toK6Expression,
@@ -44,6 +47,9 @@ export interface K6Step {
 
 export interface K6Plan {
   baseUrl: string;
+  /** What each VU does (SCENARIO, JSON; default the commerce journey) and the endpoint names it reports under. */
+  scenario: ScenarioSpec;
+  names: string[];
   profile: ProfileName;
   model: LoadModel;
   steps: K6Step[];
@@ -111,7 +117,7 @@ export function targetBaseUrl(raw: string, allowRemote: boolean): string {
  *   BASE_URL (http://127.0.0.1:3000), PROFILE (smoke|quick|full, default quick), MODEL (closed|open, default
  *   closed), STEPS (explicit loads, e.g. "1,2,4,8": users, or journeys/s with MODEL=open), STEP_SECONDS,
  *   WARMUP_SECONDS, INITIAL_WARMUP_SECONDS, MAX_LOAD, PRODUCT_COUNT (10000), THINK_MS (0), PAGE_SIZE (20),
- *   REQUEST_TIMEOUT_MS (10000), MAX_IN_FLIGHT (open: VUs per step, default from rate x timeout), THRESHOLD
+ *   REQUEST_TIMEOUT_MS (10000), SCENARIO (a scenario spec as JSON, default the commerce journey), MAX_IN_FLIGHT (open: VUs per step, default from rate x timeout), THRESHOLD
  *   (p95<100), ERROR_RATE (1%), ABORT_ON_FAIL (true), SUMMARY_PATH (stackbench-k6-summary.json),
  *   ALLOW_REMOTE_TARGET (0).
  */
@@ -152,10 +158,20 @@ export function planFromEnv(env: Record<string, string | undefined>): K6Plan {
     }
   }
   const requestTimeoutMs = numberEnv(env, 'REQUEST_TIMEOUT_MS', 10_000, 1);
+  let scenario: ScenarioSpec = COMMERCE;
+  if (env.SCENARIO) {
+    try {
+      scenario = validateSpec(JSON.parse(env.SCENARIO) as ScenarioSpec);
+    } catch (err) {
+      throw new Error(`SCENARIO must be a scenario spec as JSON: ${(err as Error).message}`);
+    }
+  }
   const maxLoad = steps.length ? steps[steps.length - 1]!.load : 1;
   const errorRateLimit = env.ERROR_RATE || DEFAULT_ERROR_RATE_LIMIT;
   return {
     baseUrl: targetBaseUrl(env.BASE_URL || 'http://127.0.0.1:3000', env.ALLOW_REMOTE_TARGET === '1'),
+    scenario,
+    names: journeyNames(scenario),
     profile: profileName,
     model,
     steps,
@@ -267,10 +283,10 @@ export function allStepMetricNames(plan: K6Plan) {
     return {
       step: s.step,
       latency: n.latency,
-      endpointLatency: REQUEST_NAMES.map((name) => ({ name, metric: n.endpointLatency(name) })),
+      endpointLatency: plan.names.map((name) => ({ name, metric: n.endpointLatency(name) })),
       server: n.server,
-      noResponse: REQUEST_NAMES.map((name) => ({ name, metric: n.noResponse(name) })),
-      endpointErrors: REQUEST_NAMES.map((name) => ({ name, metric: n.endpointErrors(name) })),
+      noResponse: plan.names.map((name) => ({ name, metric: n.noResponse(name) })),
+      endpointErrors: plan.names.map((name) => ({ name, metric: n.endpointErrors(name) })),
       errorKinds: ERROR_KINDS.map((kind) => ({ kind, metric: n.errorKind(kind) })),
       windowStart: n.windowStart,
       errorRate: n.errorRate,

@@ -3,7 +3,7 @@
  * minus what only the orchestrator knows (k6's own CPU, sampled from /proc by the runner), plus the measured
  * window's start on the wall clock. Pure: no k6 imports, unit-tested with real and synthetic summary data.
  */
-import { ERROR_KINDS, evaluateStep, REQUEST_NAMES, summarizeSteps, type LatencyStat } from '../core/index.js';
+import { ERROR_KINDS, evaluateStep, summarizeSteps, type LatencyStat } from '../core/index.js';
 import type { EndpointFigures, ErrorsByKind, Latency, StepMeasurement } from '../measurement.js';
 import { stepMetrics, type K6Plan } from './plan.js';
 
@@ -68,10 +68,10 @@ export function summarize(data: unknown, plan: K6Plan): K6RunSummary {
     let requests = 0;
     let errors = 0;
     const dropped = s.model === 'open' ? value(metrics[`dropped_iterations{scenario:${n.scenario}}`], 'count') : 0;
-    for (const name of REQUEST_NAMES) {
+    for (const name of plan.names) {
       const lat = metrics[n.endpointLatency(name)];
-      const epErrors = value(metrics[n.endpointErrors(name)], 'count') + (name === REQUEST_NAMES[0] ? dropped : 0);
-      const epRequests = value(lat, 'count') + value(metrics[n.noResponse(name)], 'count') + (name === REQUEST_NAMES[0] ? dropped : 0);
+      const epErrors = value(metrics[n.endpointErrors(name)], 'count') + (name === plan.names[0] ? dropped : 0);
+      const epRequests = value(lat, 'count') + value(metrics[n.noResponse(name)], 'count') + (name === plan.names[0] ? dropped : 0);
       requests += epRequests;
       errors += epErrors;
       if (epRequests > 0) endpoints[name] = { requests: epRequests, errors: epErrors, latencyMs: latency(lat) };
