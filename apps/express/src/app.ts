@@ -11,8 +11,10 @@ import {
   type PlaceOrderInput,
   type Store,
 } from '@stackbench/contract';
+import { createLab, type Lab } from '@stackbench/lab';
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import { errorHandler, notFound } from './errors.js';
+import { labRouter, PAYLOAD_VARIANTS } from './lab.js';
 
 /**
  * Express 5 done the Express way: the app's own Router, validation as route middleware (the contract's parse
@@ -144,14 +146,29 @@ const logRequests: RequestHandler = (req, res, next) => {
   next();
 };
 
-/** Builds the Express app without listening. The caller owns `deps.store` (and closes it). */
+const labs = new WeakMap<Express, Lab>();
+
+/** Closes the lab of an app built with one (its cache connection, pool and upstream leases); idempotent. */
+export async function closeLab(app: Express): Promise<void> {
+  await labs.get(app)?.close();
+}
+
+/**
+ * Builds the Express app without listening. The caller owns `deps.store` (and closes it). With `config.lab`, the lab's
+ * Router is mounted too and every route uses the lab's store (the cache mode's decorator of `deps.store`).
+ */
 export function buildApp(deps: AppDeps, config: AppConfig): Express {
   const app = express();
   app.disable('x-powered-by');
   app.enable('strict routing');
   app.enable('case sensitive routing');
+  const lab = config.lab ? createLab(config.lab, deps.store, { payloadVariants: PAYLOAD_VARIANTS }) : null;
   if (config.logger) app.use(logRequests);
-  app.use(routes(deps.store));
+  app.use(routes(lab?.store ?? deps.store));
+  if (lab) {
+    labs.set(app, lab);
+    app.use(labRouter(lab));
+  }
   app.use(notFound);
   app.use(errorHandler(config.logger));
   return app;

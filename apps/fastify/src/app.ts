@@ -19,9 +19,11 @@ import {
   type PlaceOrderInput,
   type Store,
 } from '@stackbench/contract';
+import { createLab, matchLabRoute } from '@stackbench/lab';
 import { fastifyTimeoutOptions } from '@stackbench/server';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
 import { registerErrorHandling } from './errors.js';
+import { labPlugin, PAYLOAD_VARIANTS } from './lab.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -64,7 +66,12 @@ function registerMethodNotAllowed(app: FastifyInstance): void {
 
 const errorResponses = { '4xx': errorBodySchema, '5xx': errorBodySchema };
 
+/**
+ * With `config.lab`, the lab plugin is registered too and every route uses the lab's store (the cache mode's
+ * decorator of `deps.store`).
+ */
 export function buildApp(deps: AppDeps, config: AppConfig): FastifyInstance {
+  const lab = config.lab ? createLab(config.lab, deps.store, { payloadVariants: PAYLOAD_VARIANTS }) : null;
   const app = Fastify({
     logger: config.logger,
     bodyLimit: MAX_BODY_BYTES,
@@ -76,7 +83,8 @@ export function buildApp(deps: AppDeps, config: AppConfig): FastifyInstance {
     // id route that is a bad id, in the contract's words; elsewhere the route does not exist.
     frameworkErrors: (_err, request, reply: FastifyReply) => {
       const pathname = request.url.split('?')[0]!;
-      const apiError = matchRoutePath(pathname)?.params.id !== undefined ? errors.invalidField('id') : errors.routeNotFound();
+      const idRoute = matchRoutePath(pathname)?.params.id !== undefined || (lab !== null && matchLabRoute(pathname)?.params.id !== undefined);
+      const apiError = idRoute ? errors.invalidField('id') : errors.routeNotFound();
       void reply.code(apiError.status).send(apiError.toBody());
     },
     // `__proto__`/`constructor` keys stay plain own properties (JSON.parse never pollutes prototypes), so the
@@ -88,9 +96,10 @@ export function buildApp(deps: AppDeps, config: AppConfig): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('ignore', 'ignore'));
 
-  app.register(storePlugin(deps.store));
+  app.register(storePlugin(lab?.store ?? deps.store));
   registerErrorHandling(app);
   registerMethodNotAllowed(app);
+  if (lab) app.register(labPlugin(lab));
 
   app.get('/health', { schema: { response: { 200: healthSchema, ...errorResponses } } }, async (_request, reply) => {
     try {

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 
 export { buildApp } from './app.js';
+export { PAYLOAD_VARIANTS } from './lab.js';
 
 export const app: AppModule<FastifyInstance> = {
   buildApp,

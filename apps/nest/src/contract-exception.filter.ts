@@ -1,13 +1,17 @@
 import {
   Catch,
   HttpException,
+  Inject,
   Logger,
   NotFoundException,
+  Optional,
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { allowedMethods, ApiError, errors, matchRoutePath } from '@stackbench/contract';
+import { LAB_ALLOW, matchLabRoute, type Lab } from '@stackbench/lab';
+import { LAB } from './lab.tokens.js';
 
 /**
  * Request paths the router cannot read: one that cannot be percent-decoded (`/products/%E0`: a URIError on Express,
@@ -27,21 +31,26 @@ function pathOf(url: string): string {
 /**
  * Turns every exception into the contract's error body, on both platforms. Nest hands over platform errors as
  * HttpExceptions (body parser errors, Fastify's content-type and body-limit errors) with the original as `cause`.
+ * `labRoutes`: the app serves the lab's routes too (they then count as known paths).
  */
-export function toApiError(exception: unknown, url: string): ApiError {
+export function toApiError(exception: unknown, url: string, labRoutes = false): ApiError {
   if (exception instanceof ApiError) return exception;
   if (!(exception instanceof HttpException)) return errors.internal();
   const cause = exception.cause;
   // Thrown from the Express body parser's `verify` hook: http-errors wrapped it, Nest mapped it.
   if (cause instanceof ApiError) return cause;
+  const path = pathOf(url);
+  const labRoute = labRoutes ? matchLabRoute(path) : undefined;
   if (isUnreadablePath(cause)) {
     // Where the path is an id route, it is a bad id (as a decodable one would be); anywhere else no route.
-    return matchRoutePath(pathOf(url))?.params.id !== undefined ? errors.invalidField('id') : errors.routeNotFound();
+    const idRoute = matchRoutePath(path)?.params.id !== undefined || labRoute?.params.id !== undefined;
+    return idRoute ? errors.invalidField('id') : errors.routeNotFound();
   }
   if (exception instanceof NotFoundException) {
     // Nest's router 404: a known path reached with another method is 405.
-    const route = matchRoutePath(pathOf(url));
-    return route ? errors.methodNotAllowed(allowedMethods(route.pattern)) : errors.routeNotFound();
+    const route = matchRoutePath(path);
+    if (route) return errors.methodNotAllowed(allowedMethods(route.pattern));
+    return labRoute ? errors.methodNotAllowed(LAB_ALLOW) : errors.routeNotFound();
   }
   switch (exception.getStatus()) {
     case 413:
@@ -60,13 +69,16 @@ export function toApiError(exception: unknown, url: string): ApiError {
 export class ContractExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ContractExceptionFilter');
 
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Optional() @Inject(LAB) private readonly lab?: Lab,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const { httpAdapter } = this.adapterHost;
     const http = host.switchToHttp();
     const response: unknown = http.getResponse();
-    const apiError = toApiError(exception, httpAdapter.getRequestUrl(http.getRequest()));
+    const apiError = toApiError(exception, httpAdapter.getRequestUrl(http.getRequest()), this.lab !== undefined);
     // Nest's logger is off unless config.logger.
     if (apiError.status >= 500) {
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));

@@ -6,6 +6,7 @@ import { buildApp, type NestPlatform } from './app.js';
 
 export { buildApp, NEST_PLATFORMS, type NestPlatform } from './app.js';
 export { ApiModule } from './api.module.js';
+export { PAYLOAD_VARIANTS } from './lab-payload.js';
 
 function forPlatform(platform: NestPlatform): AppModule<INestApplication> {
   return {

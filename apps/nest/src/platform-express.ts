@@ -15,7 +15,7 @@ export async function createExpressApp(deps: AppDeps, config: AppConfig): Promis
   instance.set('case sensitive routing', true);
   instance.set('strict routing', true);
   const app = await NestFactory.create<NestExpressApplication>(
-    ApiModule.register(deps),
+    ApiModule.register(deps, config.lab ?? null),
     new ExpressAdapter(instance),
     nestOptions(config),
   );

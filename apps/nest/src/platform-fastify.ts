@@ -12,10 +12,12 @@ import { nestOptions } from './nest-options.js';
  * Fastify's router rejects an undecodable path or an over-long parameter before any Nest layer runs (the error
  * handler Nest installs never sees them): they get the exception filter's mapping here.
  */
-function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const exception = new HttpException(error.message, error.statusCode ?? 500, { cause: error });
-  const apiError = toApiError(exception, request.raw.url ?? '/');
-  void reply.code(apiError.status).send(apiError.toBody());
+function frameworkErrors(labRoutes: boolean) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const exception = new HttpException(error.message, error.statusCode ?? 500, { cause: error });
+    const apiError = toApiError(exception, request.raw.url ?? '/', labRoutes);
+    void reply.code(apiError.status).send(apiError.toBody());
+  };
 }
 
 /** The Nest application on Fastify (not initialized). */
@@ -30,9 +32,9 @@ export async function createFastifyApp(deps: AppDeps, config: AppConfig): Promis
     // merged into other objects, so there is nothing to poison.
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
-    frameworkErrors,
+    frameworkErrors: frameworkErrors(Boolean(config.lab)),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.register(deps), adapter, nestOptions(config));
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.register(deps, config.lab ?? null), adapter, nestOptions(config));
   // Fastify parses text/plain out of the box: JSON is the only body type (others are 415).
   app.getHttpAdapter().getInstance().removeAllContentTypeParsers();
   app.useBodyParser('application/json', { bodyLimit: MAX_BODY_BYTES });

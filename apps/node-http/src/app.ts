@@ -14,6 +14,7 @@ import {
   type AppDeps,
   type Store,
 } from '@stackbench/contract';
+import { createLab, LAB_ALLOW, matchLabRoute, type Lab, type LabReply } from '@stackbench/lab';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { parse as parseQueryString } from 'node:querystring';
 
@@ -194,9 +195,40 @@ for (const route of ROUTES) {
   entry.handlers[route.method] = HANDLERS[route.name];
 }
 
+// ---- lab routes ---------------------------------------------------------------------------------------------------
+
+/** The payload lab's serializations here (package.json `labVariants.payload`): node:http has one, JSON.stringify. */
+export const PAYLOAD_VARIANTS = ['json-stringify'] as const;
+
+function sendLabReply(res: ServerResponse, reply: LabReply): void {
+  if (reply.body === undefined) {
+    res.writeHead(reply.status, reply.headers);
+    res.end();
+    return;
+  }
+  const body = JSON.stringify(reply.body);
+  res.writeHead(reply.status, { ...reply.headers, 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** The lab's part of the dispatch table: every lab route is a GET (HEAD alike) answered by `lab.handle`. */
+async function dispatchLab(lab: Lab, pathname: string, req: IncomingMessage, res: ServerResponse, query: string | undefined): Promise<boolean> {
+  const match = matchLabRoute(pathname);
+  if (match === undefined) return false;
+  const id = match.params.id === undefined ? undefined : decodeSegment(match.params.id);
+  if (req.method !== 'GET' && req.method !== 'HEAD') throw errors.methodNotAllowed(LAB_ALLOW);
+  const reply = await lab.handle(match.name, {
+    query: query === undefined ? NO_QUERY : parseQueryString(query),
+    id,
+    ifNoneMatch: req.headers['if-none-match'],
+  });
+  sendLabReply(res, reply);
+  return true;
+}
+
 // ---- dispatch -----------------------------------------------------------------------------------------------------
 
-async function dispatch(store: Store, req: IncomingMessage, res: ServerResponse, onError: ErrorLog | undefined): Promise<void> {
+async function dispatch(store: Store, lab: Lab | null, req: IncomingMessage, res: ServerResponse, onError: ErrorLog | undefined): Promise<void> {
   try {
     const url = req.url ?? '/';
     // path[?query][#fragment]: clients do not send fragments, but Fastify and Express ignore one, so do we.
@@ -204,8 +236,12 @@ async function dispatch(store: Store, req: IncomingMessage, res: ServerResponse,
     if (end === -1) end = url.length;
     let q = url.indexOf('?');
     if (q > end) q = -1;
-    const match = matchRoutePath(url.slice(0, q === -1 ? end : q));
-    if (match === undefined) throw errors.routeNotFound();
+    const pathname = url.slice(0, q === -1 ? end : q);
+    const match = matchRoutePath(pathname);
+    if (match === undefined) {
+      if (lab !== null && (await dispatchLab(lab, pathname, req, res, q === -1 ? undefined : url.slice(q + 1, end)))) return;
+      throw errors.routeNotFound();
+    }
     const entry = PATHS.get(match.pattern)!;
     // Decoding is part of matching (as in Express's router): a malformed escape is 400 whatever the method.
     const rawId = match.params.id;
@@ -251,13 +287,25 @@ function logRequests(server: Server): void {
   });
 }
 
-/** Builds the server without listening. The caller owns `deps.store` (and closes it). */
+const labs = new WeakMap<Server, Lab>();
+
+/** Closes the lab of a server built with one (its cache connection, pool and upstream leases); idempotent. */
+export async function closeLab(server: Server): Promise<void> {
+  await labs.get(server)?.close();
+}
+
+/**
+ * Builds the server without listening. The caller owns `deps.store` (and closes it). With `config.lab`, the lab
+ * routes join the dispatch table and every route uses the lab's store (the cache mode's decorator of `deps.store`).
+ */
 export function buildApp(deps: AppDeps, config: AppConfig): Server {
-  const store = deps.store;
+  const lab = config.lab ? createLab(config.lab, deps.store, { payloadVariants: PAYLOAD_VARIANTS }) : null;
+  const store = lab?.store ?? deps.store;
   const onError = config.logger ? logError : undefined;
   const server = createServer((req, res) => {
-    void dispatch(store, req, res, onError);
+    void dispatch(store, lab, req, res, onError);
   });
+  if (lab) labs.set(server, lab);
   if (config.logger) logRequests(server);
   return server;
 }

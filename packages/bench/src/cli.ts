@@ -8,6 +8,7 @@ const COMMANDS: Record<string, Command> = {
   verify: { summary: 'verify --url URL   run the contract suite against a running server', load: () => import('./commands/verify.js') },
   list: { summary: 'list   apps, stores and connection strategies', load: () => import('./commands/list.js') },
   bench: { summary: 'bench [--apps ...] [--stores ...] [--conn ...] [--profile P] ...   stepped load to the breakpoint', load: () => import('./commands/bench.js') },
+  lab: { summary: 'lab eventloop|cpu|fanout|mixed|payload|cache [--apps ...] [--profile P] ...   the labs (stackbench lab --help)', load: () => import('./commands/lab.js') },
   report: { summary: 'report RUN_DIR   Markdown tables, SVG and HTML charts from results.json', load: () => import('./commands/report.js') },
   runtimes: { summary: 'runtimes install 20 22 24 | runtimes list   Node runtimes for the apps', load: () => import('./commands/runtimes.js') },
 };

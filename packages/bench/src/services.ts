@@ -5,7 +5,7 @@
  */
 import { killOnExit, onShutdown } from '@stackbench/db';
 import { isLoopbackHost, rawHttpHost } from '@stackbench/contract';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -126,4 +126,51 @@ export async function startNginx(dir: string, upstreams: string[]): Promise<Serv
   // -p: every relative path (temp dirs) under the run directory; -e: the error log before the config is read.
   const { child, stop } = await startChild('nginx', binary, ['-p', dir, '-c', conf, '-e', join(dir, 'logs', 'error.log')], port, join(dir, 'logs', 'nginx.out'));
   return { name: 'nginx', url: `http://127.0.0.1:${port}`, pid: child.pid!, stop };
+}
+
+// ---- the fan-out lab's slow upstream ---------------------------------------------------------------------------
+
+export interface UpstreamService extends Service {
+  /** `/delay` requests answered so far and the most in flight at once (since the last `resetPeak`). */
+  stats(resetPeak?: boolean): Promise<{ requests: number; peakInFlight: number }>;
+}
+
+const upstreamChild = resolve(dirname(fileURLToPath(import.meta.url)), 'labs', 'upstream-child.js');
+
+/** The slow upstream (@stackbench/lab's startSlowUpstream) in a process of its own, on a free loopback port. */
+export async function startUpstream(timeoutMs = 15_000): Promise<UpstreamService> {
+  const child = fork(upstreamChild, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const unregister = [killOnExit(child.pid!)];
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const stop = async () => {
+    for (const u of unregister) u();
+    if (gone) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  unregister.push(onShutdown(stop));
+  const url = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(() => fail(new CliError(`the lab upstream did not start within ${timeoutMs / 1000} s`)), timeoutMs);
+    child.once('message', (m: { url?: string }) => (clearTimeout(timer), m.url ? done(m.url) : fail(new CliError('the lab upstream did not say its URL'))));
+    child.once('exit', (code) => (clearTimeout(timer), fail(new CliError(`the lab upstream exited (code ${code}) before it listened`))));
+  }).catch(async (err) => {
+    await stop();
+    throw err;
+  });
+  return {
+    name: 'upstream',
+    url,
+    pid: child.pid!,
+    stop,
+    stats: (resetPeak = false) =>
+      new Promise((done, fail) => {
+        const timer = setTimeout(() => fail(new Error('the lab upstream did not answer for its counters')), 5_000);
+        child.once('message', (m: { stats?: { requests: number; peakInFlight: number } }) => (clearTimeout(timer), m.stats ? done(m.stats) : fail(new Error('bad answer from the lab upstream'))));
+        child.send(resetPeak ? 'reset-peak' : 'stats');
+      }),
+  };
 }

@@ -105,6 +105,22 @@ export interface AppConfig {
   /** Request logging costs throughput; benchmarks run with it off. */
   logger: boolean;
   http: HttpTimeouts;
+  /** The lab routes (`/lab/...`, package @stackbench/lab): only in an app started for a lab; absent or null otherwise. */
+  lab?: LabConfig | null;
+}
+
+/** How `/lab/cache/...` and the store's `getProduct` are cached (see @stackbench/lab). */
+export type LabCacheMode = 'none' | 'memory' | 'redis' | 'http';
+
+/** An app's lab configuration, read from the environment by @stackbench/server (STACKBENCH_LAB=1 and friends). */
+export interface LabConfig {
+  /** Loopback base URL of the slow upstream `/lab/fanout` calls (STACKBENCH_LAB_UPSTREAM), or null: no fan-out. */
+  upstream: string | null;
+  cache: LabCacheMode;
+  /** Lifetime of a cached product, and the `max-age` of the http mode (STACKBENCH_LAB_CACHE_TTL_MS, default 1000). */
+  cacheTtlMs: number;
+  /** Loopback `redis://` URL (REDIS_URL) for the redis mode; null in the others. */
+  redisUrl: string | null;
 }
 
 /** A built app bound to a port: the uniform handle that `main.ts`, tests and the orchestrator use. */

@@ -2,6 +2,7 @@
  * Chart specifications (what to draw) built from the analysis, and a dependency-free SVG renderer for them.
  * The HTML report feeds the same specifications to Chart.js, so the static and interactive charts agree.
  */
+import { buildLabCharts } from './labs.js';
 import { fmtCount, fmtMs, fmtRps, MISSING } from './format.js';
 import { stepLatency, type Analysis, type ComboSummary } from './model.js';
 
@@ -29,9 +30,13 @@ export interface LineChartSpec {
   title: string;
   xLabel: string;
   yLabel: string;
-  /** Unit shown in tooltips and ticks: "ms" or "req/s". */
-  yUnit: 'ms' | 'req/s';
+  /** Unit shown in tooltips and ticks. */
+  yUnit: 'ms' | 'req/s' | 'µs';
   yLog: boolean;
+  /** Log-scale x axis (rows 1 ... 1000); default linear from 0. */
+  xLog?: boolean;
+  /** Legend heading (default: app / store / connection). */
+  legendTitle?: string;
   series: Series[];
   threshold: { y: number; label: string } | null;
 }
@@ -93,6 +98,7 @@ function slug(s: string): string {
 
 /** Every chart of the report: the breakpoint bars, then latency and rps vs load per runtime. */
 export function buildCharts(a: Analysis): ChartSpec[] {
+  if (a.results.method.lab) return buildLabCharts(a);
   const st = styler(a);
   const charts: ChartSpec[] = [];
   const metric = a.threshold.metric;
@@ -239,7 +245,7 @@ export function renderLineSvg(c: LineChartSpec): string {
   const pts = c.series.flatMap((s) => s.points);
   const xs = pts.map((p) => p.x).filter(Number.isFinite);
   const ys = pts.map((p) => p.y).filter((v): v is number => v !== null && Number.isFinite(v) && (!c.yLog || v > 0));
-  const xt = linearTicks(Math.max(1, ...xs));
+  const xt = c.xLog ? logTicks(Math.min(...xs), Math.max(...xs)) : { min: 0, ...linearTicks(Math.max(1, ...xs)) };
   let yMap: (v: number) => number;
   let yTicks: number[];
   if (c.yLog) {
@@ -253,7 +259,9 @@ export function renderLineSvg(c: LineChartSpec): string {
     yTicks = lt.ticks;
     yMap = (v) => top + ph - (v / lt.max) * ph;
   }
-  const xMap = (v: number) => left + (v / xt.max) * pw;
+  const xMap = c.xLog
+    ? (v: number) => left + ((Math.log10(Math.max(v, xt.min)) - Math.log10(xt.min)) / (Math.log10(xt.max) - Math.log10(xt.min) || 1)) * pw
+    : (v: number) => left + (v / xt.max) * pw;
 
   const out: string[] = [];
   out.push(
@@ -309,7 +317,7 @@ export function renderLineSvg(c: LineChartSpec): string {
   // Legend
   const lx = W - legendW;
   let ly = top + 6;
-  out.push(`<text x="${lx}" y="${ly}" font-weight="600" fill="#222" font-size="13">app / store / connection</text>`);
+  out.push(`<text x="${lx}" y="${ly}" font-weight="600" fill="#222" font-size="13">${esc(c.legendTitle ?? 'app / store / connection')}</text>`);
   ly += rowH;
   for (const s of c.series) {
     out.push(

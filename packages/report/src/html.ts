@@ -62,7 +62,7 @@ const INIT = `
   window.stackbenchCharts = {};
   function fmt(unit, v) {
     if (typeof v !== 'number' || !isFinite(v)) return '\\u2013';
-    return unit === 'ms' ? v.toFixed(1) + ' ms' : unit === 'req/s' ? v.toFixed(1) + ' req/s' : String(Math.round(v));
+    return unit === 'ms' ? v.toFixed(1) + ' ms' : unit === 'req/s' ? v.toFixed(1) + ' req/s' : unit === '\u00b5s' ? Math.round(v) + ' \u00b5s' : String(Math.round(v));
   }
   function logTick(v) {
     if (!(v > 0)) return '';
@@ -131,7 +131,7 @@ const INIT = `
           animation: false, responsive: true, maintainAspectRatio: false, parsing: true,
           interaction: { mode: 'nearest', intersect: false, axis: 'xy' },
           scales: {
-            x: { type: 'linear', min: 0, title: { display: true, text: s.xLabel } },
+            x: s.xLog ? { type: 'logarithmic', title: { display: true, text: s.xLabel }, ticks: { callback: logTick } } : { type: 'linear', min: 0, title: { display: true, text: s.xLabel } },
             y: s.yLog
               ? { type: 'logarithmic', title: { display: true, text: s.yLabel }, ticks: { callback: logTick } }
               : { type: 'linear', beginAtZero: true, title: { display: true, text: s.yLabel } }

@@ -115,8 +115,14 @@ function orderIndex(known: readonly string[], value: string): number {
   return i === -1 ? known.length : i;
 }
 
-export function comboKey(c: Pick<Combo, 'app' | 'store' | 'conn' | 'poolSize' | 'runtime'>): string {
-  return [c.app, c.store, c.conn, c.poolSize ?? '-', c.runtime].join('|');
+/** A lab point or a scale-out size is its own combination (not a repeat of the same app/store/conn). */
+export function comboKey(c: Pick<Combo, 'app' | 'store' | 'conn' | 'poolSize' | 'runtime' | 'lab' | 'instances'>): string {
+  return [c.app, c.store, c.conn, c.poolSize ?? '-', c.runtime, c.lab?.point ?? '', c.instances ? `${c.instances.count}x${c.instances.lb}` : ''].join('|');
+}
+
+/** "2 x nginx" for a scale-out combination, "" for one plain process. */
+export function instancesLabel(c: Pick<Combo, 'instances'>): string {
+  return c.instances ? `${c.instances.count} x ${c.instances.lb}` : '';
 }
 
 export function stepLatency(step: Step | null | undefined, metric: keyof Latency): number | null {
@@ -184,7 +190,7 @@ export function analyze(results: Results): Analysis {
     const repeatLoads = measured.map(bpLoad);
     const peakRssMiB = rep?.appUsage?.peakRssMiB ?? (rssValues.length ? Math.max(...rssValues) : null);
     const cl = connLabel(first.conn, first.poolSize);
-    const labelParts = [first.app, first.store, cl, first.runtime];
+    const labelParts = [first.app, first.store, cl, ...(first.instances ? [instancesLabel(first)] : []), first.runtime, ...(first.lab ? [first.lab.point] : [])];
     combos.push({
       key,
       app: first.app,

@@ -90,6 +90,25 @@ export const MethodSchema = Type.Object({
   repeats: Type.Integer({ minimum: 1 }),
   /** Load at which the cost per request is read (users or journeys/s, below every default combination's breakpoint). */
   costAt: Type.Number({ exclusiveMinimum: 0 }),
+  /** `stackbench lab <name>`: which lab and its options (absent for `bench`). */
+  lab: Type.Optional(
+    Type.Object({
+      name: Type.String(),
+      /** The lab's own options as run (e.g. waitMs, calls, rows), after defaults. */
+      options: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+      /** Loads every point ran (labs run a fixed list, every step, so points compare at equal load). */
+      loads: Type.Array(Type.Number({ exclusiveMinimum: 0 })),
+    }),
+  ),
+  /** Scale-out (--instances, --lb): absent for one plain process. */
+  scaleOut: Type.Optional(
+    Type.Object({
+      lb: Type.Union([Type.Literal('cluster'), Type.Literal('nginx')]),
+      /** shared: all instances in the app's one budget; each: every instance gets the app budget. */
+      envelope: Type.Union([Type.Literal('shared'), Type.Literal('each')]),
+      instances: Type.Array(Type.Integer({ minimum: 1 })),
+    }),
+  ),
 });
 export type Method = Static<typeof MethodSchema>;
 
@@ -211,6 +230,41 @@ export const CpuProfileSchema = Type.Object(
 );
 export type CpuProfile = Static<typeof CpuProfileSchema>;
 
+/** One point of a lab: the same app process (or a fresh one, when the point needs other settings) under one scenario. */
+export const LabPointSchema = Type.Object(
+  {
+    lab: Type.String(),
+    /** e.g. "block", "worker", "limit:10", "schema rows=1000", "redis". */
+    point: Type.String(),
+    /** The figures the point varies (mode, rows, variant, cache ...). */
+    params: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()])),
+    /** The scenario's requests (path templates), for the reader. */
+    requests: Type.Array(Type.Object({ name: Type.String(), path: Type.String(), weight: nonNegative() })),
+    /** Bytes of one response body of the point's main request (payload lab), null when not measured. */
+    responseBytes: nullable(Type.Integer({ minimum: 0 })),
+    /** The cache lab: the app's own hit and miss counters over the point's steps (all instances). */
+    cache: nullable(Type.Object({ hits: Type.Integer({ minimum: 0 }), misses: Type.Integer({ minimum: 0 }), hitRate: nullable(Type.Number({ minimum: 0, maximum: 1 })) })),
+    /** The fan-out lab: what the slow upstream saw over the point's steps. */
+    upstream: nullable(Type.Object({ requests: Type.Integer({ minimum: 0 }), peakInFlight: Type.Integer({ minimum: 0 }) })),
+  },
+  { title: 'LabPoint' },
+);
+export type LabPoint = Static<typeof LabPointSchema>;
+
+/** Scale-out: N instances behind a balancer. */
+export const InstancesSchema = Type.Object(
+  {
+    count: Type.Integer({ minimum: 1 }),
+    lb: Type.Union([Type.Literal('cluster'), Type.Literal('nginx')]),
+    /** Responses each instance counted over the load (its own counter); null when it could not be read. */
+    requestsPerInstance: nullable(Type.Array(Type.Integer({ minimum: 0 }))),
+    /** nginx's own CPU per request at the cost load (nginx only). */
+    balancerCpuUsPerRequest: nullable(nonNegative()),
+  },
+  { title: 'Instances' },
+);
+export type Instances = Static<typeof InstancesSchema>;
+
 export const COMBO_STATUSES = ['measured', 'unverified', 'failed'] as const;
 export type ComboStatus = (typeof COMBO_STATUSES)[number];
 
@@ -239,6 +293,10 @@ export const ComboSchema = Type.Object(
     profile: Type.Optional(CpuProfileSchema),
     /** The data audit after the run; null when it could not run (which makes `bench` exit non-zero). */
     integrity: nullable(IntegritySchema),
+    /** A lab run: which point of the lab this is (absent for `bench`). */
+    lab: Type.Optional(LabPointSchema),
+    /** Scale-out: how many instances behind which balancer, and the requests each one answered. */
+    instances: Type.Optional(InstancesSchema),
   },
   { title: 'Combo' },
 );

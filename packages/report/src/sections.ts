@@ -3,6 +3,7 @@
  * not measured, driver-bound steps, integrity, method) as a document model; README.md and report.html render the
  * same ones.
  */
+import { labSections } from './labs.js';
 import { DRIVER_BOUND_LIMITS } from '@stackbench/loadtests';
 import { code, link, p, strong, type Block, type Cell, type Paragraph, type Section, type Table } from './doc.js';
 import { costPhrase, fixed, fmtCount, fmtCpu, fmtDuration, fmtMiB, fmtMs, fmtPercent, fmtRatio, fmtRps, median, MISSING, ratio, text } from './format.js';
@@ -689,6 +690,15 @@ function chartBlocks(charts: ChartSpec[], kinds: 'bar' | 'line'): Block[] {
 
 /** All sections of the full report, in order. */
 export function reportSections(a: Analysis, charts: ChartSpec[]): Section[] {
+  if (a.results.method.lab) {
+    return [
+      ...labSections(a, charts),
+      { id: 'not-measured', title: 'Not measured', blocks: notMeasuredBlocks(a) },
+      { id: 'driver-bound-steps', title: 'Driver-bound steps', blocks: driverBoundBlocks(a) },
+      { id: 'data-integrity', title: 'Data integrity', blocks: integrityBlocks(a) },
+      { id: 'method', title: 'How to read this', blocks: methodBlocks(a) },
+    ];
+  }
   const sections: Section[] = [
     { id: 'leaderboard', title: 'Leaderboard', blocks: [...leaderboardBlocks(a), ...chartBlocks(charts, 'bar')] },
     { id: 'charts', title: 'Latency and throughput vs load', blocks: chartBlocks(charts, 'line') },

@@ -40,6 +40,8 @@ export interface AppEntry {
   trackedPackages: string[];
   baseline: boolean;
   probe: boolean;
+  /** The payload lab's serialization variants (package.json `labVariants.payload`), the app's default idiom first. */
+  payloadVariants: string[];
 }
 
 export interface StoreEntry {
@@ -120,6 +122,7 @@ export function loadRegistry(root: string | null = workspaceRoot()): Registry {
           trackedPackages: list(a, 'trackedPackages', frameworkPackage ? [frameworkPackage] : []),
           baseline: a.baseline === true,
           probe: a.probe === true,
+          payloadVariants: list((a.labVariants ?? {}) as Record<string, unknown>, 'payload', ['default']),
         });
       }
       for (const s of meta.stores ?? []) {

@@ -1,6 +1,6 @@
 import { describeUrl, onShutdown, resolveDatabase, type DatabaseHandle } from '@stackbench/db';
 import { k6Engine, nodeEngine, processReader, processTreeReader, UsageSampler, type LoadEngine, type UsageReader } from '@stackbench/loadtests';
-import type { Combo, Envelope } from '@stackbench/report';
+import type { Combo, Envelope, Environment } from '@stackbench/report';
 import { execFile } from 'node:child_process';
 import { CliError } from '../cli-support.js';
 import { CgroupEnvelope, EnvelopeUnavailableError, type EnvelopeRequest } from '../envelope.js';
@@ -8,7 +8,7 @@ import { benchUsage, parseBenchArgs, type BenchConfig } from '../orchestrator/co
 import { pinProcess, planCpuLayout, type CpuLayout } from '../orchestrator/cpu-layout.js';
 import { collectEnvironment } from '../orchestrator/environment.js';
 import { Progress } from '../orchestrator/progress.js';
-import { runBench, type BenchOutcome, type Resources } from '../orchestrator/run.js';
+import { runBench, type BenchOutcome, type OrchestratorContext, type Resources } from '../orchestrator/run.js';
 import { writeRunReport } from './report.js';
 import { censusUnavailable } from '../orchestrator/sql-census.js';
 
@@ -110,8 +110,11 @@ export async function run(args: string[]): Promise<number> {
   return runConfigured(config);
 }
 
+/** What runs once the envelope, the database and the environment are ready: `bench`'s loop, or a lab's. */
+export type Runner<C extends BenchConfig> = (ctx: Omit<OrchestratorContext, 'logDir' | 'config'> & { config: C; environment: Environment }) => Promise<BenchOutcome>;
+
 /** The run of an already parsed configuration (labs and presets build their own). */
-export async function runConfigured(config: BenchConfig): Promise<number> {
+export async function runConfigured<C extends BenchConfig>(config: C, runner: Runner<C> = runBench as Runner<C>, title = 'stackbench bench'): Promise<number> {
   const layout = planCpuLayout(config.cpuLayout);
   if (config.cpuLayout === 'pinned' && layout.mode !== 'pinned') throw new CliError(`--cpu-layout pinned: ${layout.note}`);
   const engine = engineFor(config, layout);
@@ -182,13 +185,13 @@ export async function runConfigured(config: BenchConfig): Promise<number> {
     const n = config.runs.length;
     const c = config.combinations.length;
     progress.line(
-      `stackbench bench: ${n} run${n === 1 ? '' : 's'} (${c} combination${c === 1 ? '' : 's'} x ${config.runtimes.length} runtime${config.runtimes.length === 1 ? '' : 's'} x ${config.repeats} repeat${config.repeats === 1 ? '' : 's'}), ${config.model} model, profile ${config.profile.name}${config.preset ? ` (preset ${config.preset})` : ''}, threshold ${config.threshold.text} and errors ${config.threshold.errorRate.op} ${config.threshold.errorRate.limit * 100} %`,
+      `${title}: ${n} run${n === 1 ? '' : 's'} (${c} combination${c === 1 ? '' : 's'} x ${config.runtimes.length} runtime${config.runtimes.length === 1 ? '' : 's'} x ${config.repeats} repeat${config.repeats === 1 ? '' : 's'}), ${config.model} model, profile ${config.profile.name}${config.preset ? ` (preset ${config.preset})` : ''}, threshold ${config.threshold.text} and errors ${config.threshold.errorRate.op} ${config.threshold.errorRate.limit * 100} %`,
     );
     progress.line(`engine: ${config.engine.note}; database: PostgreSQL ${environment.postgres} at ${describeUrl(db.url)} (${db.source})`);
     progress.line(`envelope: ${envelope ? `${envelope.summary()}${envelopeRecord.db.applied ? '' : `; PostgreSQL not confined: ${envelopeRecord.db.note}`}` : 'none (--envelope none): app, PostgreSQL and load generator share the machine'}`);
     progress.line(`machine: ${environment.cpuModel}, ${environment.cores} cores, ${environment.memoryGiB} GiB; Node ${environment.node}; cpu layout: ${layout.description}${layout.note ? ` (${layout.note})` : ''}`);
     progress.line(`results: ${config.outDir}`);
-    running = runBench({ config, engine, databaseUrl: db.url, layout, resources, progress, signal: controller.signal, environment });
+    running = runner({ config, engine, databaseUrl: db.url, layout, resources, progress, signal: controller.signal, environment });
     outcome = (await running) as BenchOutcome;
     resources.db?.stop();
   } finally {

@@ -38,6 +38,8 @@ export interface ComboRun {
   conn: ConnectionStrategy;
   runtime: RuntimeChoice;
   repeat: number;
+  /** Extra environment of the app process (labs: STACKBENCH_LAB=1 and the lab's settings). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface EngineChoice {
@@ -142,7 +144,7 @@ export function findK6(env: NodeJS.ProcessEnv = process.env): string | null {
   return findOnPath('k6', env.PATH);
 }
 
-function quoteArg(a: string): string {
+export function quoteArg(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -173,7 +175,7 @@ export function parseMemoryMiB(value: string, flag: string): number | null {
 
 // ---- the phases of parseBenchArgs ------------------------------------------------------------------------------
 
-const OPTIONS = {
+export const BENCH_OPTIONS = {
   apps: { type: 'string' },
   stores: { type: 'string' },
   conn: { type: 'string' },
@@ -204,7 +206,8 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>['values'];
+export type BenchValues = ReturnType<typeof parseFlags<typeof BENCH_OPTIONS>>['values'];
+type Values = BenchValues;
 
 /** The combinations: the default selection, or the product of --apps x --stores x --conn. */
 export function parseSelection(values: Pick<Values, 'apps' | 'stores' | 'conn'>): Combination[] {
@@ -400,7 +403,7 @@ export function planRuns(combinations: Combination[], runtimes: RuntimeChoice[],
  * Parses and checks every flag of `stackbench bench` before anything starts. Any problem is a one-line CliError.
  */
 export async function parseBenchArgs(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<BenchConfig | 'help'> {
-  const parsed = parseFlags(args, OPTIONS).values;
+  const parsed = parseFlags(args, BENCH_OPTIONS).values;
   if (parsed.help) return 'help';
   const values = applyPreset(parsed, args);
   const combinations = parseSelection(values);

@@ -9,6 +9,7 @@ import {
   type LatencyStat,
   type LoadEngine,
   type PlannedStep,
+  type ScenarioSpec,
   type StepRun,
   type UsageReader,
   type UsageWindow,
@@ -175,7 +176,7 @@ export function costOf(steps: Step[], costAt: number): Cost | null {
   return { load: s.load, exact: s.load === costAt, rps: s.rps, appCpuUsPerRequest: s.app?.cpuUsPerRequest ?? null, dbCpuUsPerRequest: s.db?.cpuUsPerRequest ?? null };
 }
 
-function slug(run: ComboRun, index: number): string {
+export function slug(run: ComboRun, index: number): string {
   return `${String(index).padStart(2, '0')}-${run.app.name}-${run.store}-${run.conn}-node${run.runtime.version}-r${run.repeat}`.replace(/[^\w.-]+/g, '_');
 }
 
@@ -183,10 +184,10 @@ function lastLines(text: string, n = 6): string {
   return text.trim().split('\n').filter(Boolean).slice(-n).join(' | ');
 }
 
-const firstLine = (err: unknown) => (err as Error).message.split('\n')[0]!;
+export const firstLine = (err: unknown) => (err as Error).message.split('\n')[0]!;
 
 /** Thrown by a phase to end the combination with a status and a reason (never for a bug). */
-class ComboEnd extends Error {
+export class ComboEnd extends Error {
   constructor(
     readonly status: Combo['status'],
     message: string,
@@ -196,7 +197,7 @@ class ComboEnd extends Error {
 }
 
 /** One combination's state while it runs. */
-class ComboRunState {
+export class ComboRunState {
   readonly combo: Combo;
   readonly notes: string[] = [];
   readonly steps: Step[] = [];
@@ -262,7 +263,7 @@ class ComboRunState {
 
 // ---- the phases of a combination ------------------------------------------------------------------------------
 
-async function resetPhase(s: ComboRunState, url: string, when: string): Promise<void> {
+export async function resetPhase(s: ComboRunState, url: string, when: string): Promise<void> {
   try {
     await withTimeout(resetDatabase(url, { products: s.ctx.config.products }), LIMITS.resetMs, `database reset took over ${LIMITS.resetMs / 1000} s`);
   } catch (err) {
@@ -270,7 +271,7 @@ async function resetPhase(s: ComboRunState, url: string, when: string): Promise<
   }
 }
 
-async function startPhase(s: ComboRunState): Promise<AppProcess> {
+export async function startPhase(s: ComboRunState): Promise<AppProcess> {
   const { ctx, run } = s;
   let app: AppProcess;
   try {
@@ -285,7 +286,7 @@ async function startPhase(s: ComboRunState): Promise<AppProcess> {
       onSpawn: (pid) => ctx.resources.confineApp(pid),
       onOutput: (line) => s.log(line),
       startTimeoutMs: LIMITS.appStartMs,
-      env: s.profileDir ? { STACKBENCH_CPU_PROF_DIR: s.profileDir } : undefined,
+      env: { ...run.env, ...(s.profileDir ? { STACKBENCH_CPU_PROF_DIR: s.profileDir } : {}) },
     });
   } catch (err) {
     const [first, ...rest] = (err as Error).message.split('\n');
@@ -308,7 +309,7 @@ async function startPhase(s: ComboRunState): Promise<AppProcess> {
 }
 
 /** Only a stack that passes the contract is measured. */
-async function verifyPhase(s: ComboRunState, app: AppProcess): Promise<void> {
+export async function verifyPhase(s: ComboRunState, app: AppProcess): Promise<void> {
   s.ctx.progress.note('verify: contract suite ...');
   let report;
   try {
@@ -351,7 +352,7 @@ interface WindowHooks {
 }
 
 /** One step: the engine runs it, the app's and PostgreSQL's usage over the same window are read, it is judged. */
-async function stepPhase(s: ComboRunState, app: AppProcess, planned: PlannedStep, hooks?: WindowHooks): Promise<{ step: Step; window: StepRun['window'] }> {
+export async function stepPhase(s: ComboRunState, app: AppProcess, planned: PlannedStep, hooks?: WindowHooks, scenario?: ScenarioSpec): Promise<{ step: Step; window: StepRun['window'] }> {
   const { ctx } = s;
   const config = ctx.config;
   const stepNo = planned.index + 1;
@@ -377,6 +378,7 @@ async function stepPhase(s: ComboRunState, app: AppProcess, planned: PlannedStep
       thinkMs: config.thinkMs,
       productCount: config.products,
       maxRequests: maxRequests(planned.load, planned),
+      ...(scenario ? { scenario } : {}),
       requestTimeoutMs: timeoutMs,
       signal: controller.signal,
       onProgress: (p) => ctx.progress.live(stepNo, planned.load, durationMs, p),
@@ -478,7 +480,7 @@ async function loadPhase(s: ComboRunState, app: AppProcess): Promise<string | un
 }
 
 /** After the load: still answering? And the data it left behind. */
-async function checkPhase(s: ComboRunState, app: AppProcess): Promise<string | undefined> {
+export async function checkPhase(s: ComboRunState, app: AppProcess): Promise<string | undefined> {
   const { ctx } = s;
   let health: string | undefined;
   if (!s.exitedEarly) {

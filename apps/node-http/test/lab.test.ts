@@ -1,0 +1,3 @@
+import { describeLabApp } from '@stackbench/lab/testing/app-suite';
+
+describeLabApp('node-http');

@@ -1,0 +1,10 @@
+export * from './params.js';
+export * from './patterns.js';
+export * from './routes.js';
+export * from './work.js';
+export * from './pool.js';
+export * from './fanout.js';
+export * from './cache.js';
+export * from './lab.js';
+export * from './schemas.js';
+export type { LabCacheMode, LabConfig } from '@stackbench/contract';
