@@ -165,6 +165,18 @@ export class Cgroup {
     for (const dir of this.distinctDirs()) write(join(dir, 'cgroup.procs'), String(pid));
   }
 
+  /** Sets (or changes) its CPU quota in cores and its memory limit (null: none). */
+  setLimits(cpus: number | null, memoryMiB: number | null): void {
+    if (this.version === 1) {
+      write(join(this.dirs.cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+      write(join(this.dirs.cpu, 'cpu.cfs_quota_us'), cpus !== null ? String(Math.round(cpus * CPU_PERIOD_US)) : '-1');
+      write(join(this.dirs.memory, 'memory.limit_in_bytes'), memoryMiB !== null ? String(Math.round(memoryMiB * 2 ** 20)) : '-1');
+    } else {
+      write(join(this.dirs.cpu, 'cpu.max'), `${cpus !== null ? Math.round(cpus * CPU_PERIOD_US) : 'max'} ${CPU_PERIOD_US}`);
+      write(join(this.dirs.memory, 'memory.max'), memoryMiB !== null ? String(Math.round(memoryMiB * 2 ** 20)) : 'max');
+    }
+  }
+
   /**
    * Moves a process and all its descendants in; later children inherit the cgroup. The tree is listed again after
    * each pass, because a child forked while the parent was being moved (a PostgreSQL backend starting) can land
@@ -288,14 +300,7 @@ export class CgroupEnvelope {
         const dirs = Object.fromEntries(Object.entries(runDirs).map(([c, d]) => [c, join(d, name)])) as Record<Controller, string>;
         for (const dir of new Set(Object.values(dirs))) mkdirSync(dir);
         const group = new Cgroup(name, found.version, dirs, runDirs);
-        if (found.version === 1) {
-          write(join(dirs.cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
-          if (cpus !== null) write(join(dirs.cpu, 'cpu.cfs_quota_us'), String(Math.round(cpus * CPU_PERIOD_US)));
-          if (memoryMiB !== null) write(join(dirs.memory, 'memory.limit_in_bytes'), String(Math.round(memoryMiB * 2 ** 20)));
-        } else {
-          write(join(dirs.cpu, 'cpu.max'), `${cpus !== null ? Math.round(cpus * CPU_PERIOD_US) : 'max'} ${CPU_PERIOD_US}`);
-          if (memoryMiB !== null) write(join(dirs.memory, 'memory.max'), String(Math.round(memoryMiB * 2 ** 20)));
-        }
+        group.setLimits(cpus, memoryMiB);
         return group;
       };
       const app = make('app', request.appCpus, request.appMemoryMiB);

@@ -4,7 +4,7 @@
  * on exit and on Ctrl-C like the apps. A missing program is one line saying how to install it.
  */
 import { killOnExit, onShutdown } from '@stackbench/db';
-import { isLoopbackHost, rawHttpHost } from '@stackbench/contract';
+import { ApiError, FIELD_MESSAGES, isLoopbackHost, JSON_CONTENT_TYPE, rawHttpHost } from '@stackbench/contract';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -20,6 +20,8 @@ export interface Service {
   /** The child's pid (null for one given by URL: not ours to stop). */
   pid: number | null;
   stop(): Promise<void>;
+  /** Resolves when our child exits (absent for one given by URL). */
+  exited?: Promise<void>;
 }
 
 /** `name` on PATH, else in the system directories Debian keeps daemons in (often not on a user's PATH). */
@@ -39,7 +41,7 @@ function portOpen(port: number): Promise<boolean> {
 }
 
 /** Spawns a server program, waits until its port accepts connections, and registers it to be stopped. */
-async function startChild(name: string, binary: string, args: string[], port: number, logFile: string, timeoutMs = 15_000): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
+async function startChild(name: string, binary: string, args: string[], port: number, logFile: string, timeoutMs = 15_000): Promise<{ child: ChildProcess; stop(): Promise<void>; exited: Promise<void> }> {
   mkdirSync(dirname(logFile), { recursive: true });
   const log = openSync(logFile, 'a');
   const child = spawn(binary, args, { stdio: ['ignore', log, log] });
@@ -65,6 +67,7 @@ async function startChild(name: string, binary: string, args: string[], port: nu
   }
   return {
     child,
+    exited: exit,
     stop: async () => {
       await stop();
       for (const u of unregister) u();
@@ -91,8 +94,8 @@ export async function startRedis(dir: string, env: NodeJS.ProcessEnv = process.e
   if (!binary) throw new CliError('redis-server not found: install it (Debian/Ubuntu: apt-get install redis-server) or set REDIS_URL to a loopback Redis');
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--daemonize', 'no', '--dir', dir];
-  const { child, stop } = await startChild('redis-server', binary, args, port, join(dir, 'redis.log'));
-  return { name: 'redis', url: `redis://127.0.0.1:${port}`, pid: child.pid!, stop };
+  const { child, stop, exited } = await startChild('redis-server', binary, args, port, join(dir, 'redis.log'));
+  return { name: 'redis', url: `redis://127.0.0.1:${port}`, pid: child.pid!, stop, exited };
 }
 
 // ---- nginx -----------------------------------------------------------------------------------------------------
@@ -105,11 +108,18 @@ export function renderNginxConfig(options: { listenPort: number; upstreams: stri
     const host = rawHttpHost(`http://${u}`);
     if (!host || !isLoopbackHost(host)) throw new CliError(`nginx upstream ${u} is not a loopback address`);
   }
+  const values: Record<string, string> = {
+    prefix: options.prefix,
+    listen: `127.0.0.1:${options.listenPort}`,
+    workers: String(options.workers ?? 1),
+    servers: options.upstreams.map((u) => `    server ${u};`).join('\n'),
+    invalid_path_body: JSON.stringify(new ApiError('invalid_request', FIELD_MESSAGES.id).toBody()),
+    json_content_type: JSON_CONTENT_TYPE,
+  };
   return readFileSync(templatePath, 'utf8')
-    .replace(/\{\{prefix\}\}/g, options.prefix)
-    .replace(/\{\{listen\}\}/g, `127.0.0.1:${options.listenPort}`)
-    .replace(/\{\{workers\}\}/g, String(options.workers ?? 1))
-    .replace(/\{\{servers\}\}/g, options.upstreams.map((u) => `    server ${u};`).join('\n'));
+    .split('\n')
+    .map((line) => (line.trimStart().startsWith('#') ? line : line.replace(/\{\{(\w+)\}\}/g, (m, name: string) => values[name] ?? m)))
+    .join('\n');
 }
 
 /**
@@ -124,8 +134,8 @@ export async function startNginx(dir: string, upstreams: string[]): Promise<Serv
   const conf = join(dir, 'nginx.conf');
   writeFileSync(conf, renderNginxConfig({ listenPort: port, upstreams, prefix: dir }));
   // -p: every relative path (temp dirs) under the run directory; -e: the error log before the config is read.
-  const { child, stop } = await startChild('nginx', binary, ['-p', dir, '-c', conf, '-e', join(dir, 'logs', 'error.log')], port, join(dir, 'logs', 'nginx.out'));
-  return { name: 'nginx', url: `http://127.0.0.1:${port}`, pid: child.pid!, stop };
+  const { child, stop, exited } = await startChild('nginx', binary, ['-p', dir, '-c', conf, '-e', join(dir, 'logs', 'error.log')], port, join(dir, 'logs', 'nginx.out'));
+  return { name: 'nginx', url: `http://127.0.0.1:${port}`, pid: child.pid!, stop, exited };
 }
 
 // ---- the fan-out lab's slow upstream ---------------------------------------------------------------------------

@@ -128,8 +128,9 @@ describe('stackbench bench (end to end)', () => {
   });
 
   it('a crashing app and a hanging app are recorded as failed with a reason, and the run goes on (exit 2)', async () => {
-    // Faults injected from outside the apps: a preload (NODE_OPTIONS reaches the app processes) that, after 300
-    // requests (past the contract suite, inside the first step), makes node-http exit and fastify stop answering.
+    // Faults injected from outside the apps: a preload (NODE_OPTIONS reaches the app processes) that, after 600
+    // requests (past the contract suite's ~170 and the SQL census's, inside the first step), makes node-http exit and
+    // fastify stop answering.
     const preload = join(tmp, 'faults.cjs');
     writeFileSync(
       preload,
@@ -140,7 +141,7 @@ if (mode) {
   const emit = http.Server.prototype.emit;
   let n = 0;
   http.Server.prototype.emit = function (event, ...args) {
-    if (event === 'request' && ++n > 300) {
+    if (event === 'request' && ++n > 600) {
       if (mode === 'crash') process.exit(3);
       return true; // hang: never answer
     }

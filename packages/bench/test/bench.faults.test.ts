@@ -98,6 +98,8 @@ describe('PostgreSQL restarted in the middle of a step', () => {
     const { postmaster } = runProcesses(child.pid!);
     expect(postmaster, output()).toBeDefined();
     dataDir = cmdline(postmaster!)[cmdline(postmaster!).indexOf('-D') + 1]!;
+    // Into the 4-user step's measured window (0.5 s warm-up, 4 s window), not the gap before it.
+    await new Promise((r) => setTimeout(r, 1500));
     pgctl('restart', '-D', dataDir, '-m', 'fast', '-w', '-l', join(dataDir, 'restart.log'));
     const code = await exited(child);
     const results = readResults(out);

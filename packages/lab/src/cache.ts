@@ -24,6 +24,8 @@ export interface LabCacheStats {
   misses: number;
   /** hits / (hits + misses); null before the first read. */
   hitRate: number | null;
+  /** The process these counters belong to (each instance of a scaled-out app counts its own). */
+  instance: number;
 }
 
 /** Where cached products live. Versions are opaque strings that change with every invalidation. */
@@ -143,7 +145,7 @@ export class LabCache {
 
   stats(): LabCacheStats {
     const reads = this.hits + this.misses;
-    return { mode: this.mode, hits: this.hits, misses: this.misses, hitRate: reads === 0 ? null : this.hits / reads };
+    return { mode: this.mode, hits: this.hits, misses: this.misses, hitRate: reads === 0 ? null : this.hits / reads, instance: process.pid };
   }
 
   /** Idempotent. */

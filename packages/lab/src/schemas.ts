@@ -29,5 +29,5 @@ export const LAB_RESPONSE_SCHEMAS = {
   pbkdf2: object({ iterations: { type: 'integer' } }),
   products: productPageSchema,
   cacheProduct: productSchema,
-  cacheStats: object({ mode: { type: 'string' }, hits: { type: 'integer' }, misses: { type: 'integer' }, hitRate: { type: ['number', 'null'] } }),
+  cacheStats: object({ mode: { type: 'string' }, hits: { type: 'integer' }, misses: { type: 'integer' }, hitRate: { type: ['number', 'null'] }, instance: { type: 'integer' } }),
 } as const;

@@ -40,9 +40,9 @@ function describeCachedStore(mode: Extract<LabCacheMode, 'memory' | 'redis'>, re
     const c = cache(60_000);
     const cached = cachedStore(store, c);
     const first = await cached.getProduct(20);
-    expect(c.stats()).toEqual({ mode, hits: 0, misses: 1, hitRate: 0 });
+    expect(c.stats()).toEqual({ mode, hits: 0, misses: 1, hitRate: 0, instance: process.pid });
     expect(await cached.getProduct(20)).toEqual(first);
-    expect(c.stats()).toEqual({ mode, hits: 1, misses: 1, hitRate: 0.5 });
+    expect(c.stats()).toEqual({ mode, hits: 1, misses: 1, hitRate: 0.5, instance: process.pid });
     await db.sql('UPDATE products SET sold = sold + 5 WHERE id = 20');
     expect((await cached.getProduct(20))!.sold).toBe(first!.sold);
     expect(await soldInDb(20)).toBe(first!.sold + 5);

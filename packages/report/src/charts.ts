@@ -3,6 +3,7 @@
  * The HTML report feeds the same specifications to Chart.js, so the static and interactive charts agree.
  */
 import { buildLabCharts } from './labs.js';
+import { scaleOutCharts } from './scale-out.js';
 import { fmtCount, fmtMs, fmtRps, MISSING } from './format.js';
 import { stepLatency, type Analysis, type ComboSummary } from './model.js';
 
@@ -164,6 +165,7 @@ export function buildCharts(a: Analysis): ChartSpec[] {
       threshold: null,
     });
   }
+  charts.push(...scaleOutCharts(a));
   return charts;
 }
 

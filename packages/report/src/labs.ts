@@ -53,7 +53,8 @@ const top = (a: Analysis) => Math.max(...lab(a).loads);
 
 /** "fastify / pg / pool / 20.20.2" without the point: the group a point belongs to. */
 function stackLabel(c: ComboSummary): string {
-  return [c.app, c.store, c.connLabel, c.runtime].join(' / ');
+  const scale = c.rep?.instances ?? c.entries[0]?.instances;
+  return [c.app, c.store, c.connLabel, ...(scale ? [`${scale.count} x ${scale.lb}`] : []), c.runtime].join(' / ');
 }
 
 function stacks(a: Analysis): string[] {

@@ -180,7 +180,7 @@ export interface WriteReportResult {
   svgs: string[];
 }
 
-const OUR_SVG = /^(breakpoints|(avg|p50|p90|p95|p99|max)-vs-(users|rate).*|rps-vs-(users|rate).*|payload-(rps|cpu)-vs-rows|[a-z]+-(rps|p95)-vs-users)\.svg$/;
+const OUR_SVG = /^(breakpoints|(avg|p50|p90|p95|p99|max)-vs-(users|rate).*|rps-vs-(users|rate).*|scale-out|payload-(rps|cpu)-vs-rows|[a-z]+-(rps|p95)-vs-users)\.svg$/;
 
 /** Reads RUN_DIR/results.json; writes README.md, report.html and the SVG charts beside it. Returns their paths. */
 export async function writeReport(runDir: string, options: WriteReportOptions = {}): Promise<WriteReportResult> {

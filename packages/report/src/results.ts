@@ -103,10 +103,11 @@ export const MethodSchema = Type.Object({
   /** Scale-out (--instances, --lb): absent for one plain process. */
   scaleOut: Type.Optional(
     Type.Object({
-      lb: Type.Union([Type.Literal('cluster'), Type.Literal('nginx')]),
-      /** shared: all instances in the app's one budget; each: every instance gets the app budget. */
-      envelope: Type.Union([Type.Literal('shared'), Type.Literal('each')]),
+      balancers: Type.Array(Type.Union([Type.Literal('cluster'), Type.Literal('nginx')])),
+      /** Instance counts run behind each balancer (after one plain process per combination). */
       instances: Type.Array(Type.Integer({ minimum: 1 })),
+      /** shared: all instances in the app's one budget; each: every instance gets the app's budget. */
+      budget: Type.Union([Type.Literal('shared'), Type.Literal('each')]),
     }),
   ),
 });
@@ -140,6 +141,8 @@ export const StepSchema = Type.Composite(
       driverBoundReasons: Type.Array(Type.String()),
       app: nullable(ResourceUseSchema),
       db: nullable(ResourceUseSchema),
+      /** nginx in front of the instances (scale-out with --lb nginx only). */
+      balancer: Type.Optional(nullable(ResourceUseSchema)),
     }),
   ],
   { title: 'Step' },

@@ -4,6 +4,7 @@
  * same ones.
  */
 import { labSections } from './labs.js';
+import { scaleOutSection } from './scale-out.js';
 import { DRIVER_BOUND_LIMITS } from '@stackbench/loadtests';
 import { code, link, p, strong, type Block, type Cell, type Paragraph, type Section, type Table } from './doc.js';
 import { costPhrase, fixed, fmtCount, fmtCpu, fmtDuration, fmtMiB, fmtMs, fmtPercent, fmtRatio, fmtRps, median, MISSING, ratio, text } from './format.js';
@@ -701,13 +702,15 @@ export function reportSections(a: Analysis, charts: ChartSpec[]): Section[] {
   }
   const sections: Section[] = [
     { id: 'leaderboard', title: 'Leaderboard', blocks: [...leaderboardBlocks(a), ...chartBlocks(charts, 'bar')] },
-    { id: 'charts', title: 'Latency and throughput vs load', blocks: chartBlocks(charts, 'line') },
+    { id: 'charts', title: 'Latency and throughput vs load', blocks: chartBlocks(charts.filter((c) => c.id !== 'scale-out'), 'line') },
     { id: 'cost', title: 'Cost per request', blocks: costBlocks(a) },
     { id: 'attribution', title: 'Where the cost comes from', blocks: attributionBlocks(a) },
     { id: 'sql', title: 'Queries per request', blocks: sqlBlocks(a) },
     { id: 'profiles', title: 'Where the time goes', blocks: profileBlocks(a) },
     { id: 'endpoints', title: 'Per endpoint at the breakpoint', blocks: endpointBlocks(a) },
   ];
+  const scale = scaleOutSection(a, charts);
+  if (scale) sections.splice(1, 0, scale);
   if (a.results.method.preset === 'article') sections.splice(1, 0, { id: 'article', title: 'The article\'s method, side by side', blocks: articleBlocks(a) });
   if (a.maxRepeats > 1) sections.push({ id: 'repeats', title: 'Repeats', blocks: repeatsBlocks(a) });
   sections.push(
@@ -716,6 +719,7 @@ export function reportSections(a: Analysis, charts: ChartSpec[]): Section[] {
     { id: 'data-integrity', title: 'Data integrity', blocks: integrityBlocks(a) },
     { id: 'method', title: 'How to read this', blocks: methodBlocks(a) },
   );
-  if (sections[1]!.blocks.length === 0) sections.splice(1, 1);
+  const chartsAt = sections.findIndex((x) => x.id === 'charts');
+  if (sections[chartsAt]!.blocks.length === 0) sections.splice(chartsAt, 1);
   return sections;
 }

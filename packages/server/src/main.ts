@@ -12,6 +12,7 @@ import {
   type RunningServer,
 } from '@stackbench/contract';
 import type { Server } from 'node:http';
+import { isClusterPrimary, readInstances, reportListening, runClusterPrimary, servedLine } from './instances.js';
 import { installProfilerToggle } from './profiler.js';
 import { addServerTiming } from './server-timing.js';
 import { createStore, isConnectionStrategy, isStoreName, storeNames, type StoreName } from './stores.js';
@@ -152,16 +153,22 @@ export async function startServer(app: AppModule, config: ServerConfig): Promise
 export async function runMain(app: AppModule): Promise<void> {
   try {
     const config = readServerConfig();
+    const instances = readInstances();
+    if (isClusterPrimary(instances)) return runClusterPrimary(instances);
     const server = await startServer(app, config);
     installProfilerToggle();
-    console.log(`listening on ${server.url}`);
+    if (!reportListening(server.url)) console.log(`listening on ${server.url}`);
     let closing = false;
     const shutdown = () => {
       if (closing) return;
       closing = true;
+      const done = (code: number) => {
+        console.log(servedLine());
+        process.exit(code);
+      };
       server.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
+        () => done(0),
+        () => done(1),
       );
     };
     process.on('SIGINT', shutdown);

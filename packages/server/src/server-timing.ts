@@ -1,4 +1,5 @@
 import { formatServerTiming, SERVER_TIMING_HEADER } from '@stackbench/contract';
+import { countRequests } from './instances.js';
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 
 /**
@@ -25,8 +26,12 @@ function stampRequest(_req: IncomingMessage, res: ServerResponse): void {
   res.writeHead = timedWriteHead as ServerResponse['writeHead'];
 }
 
-/** Adds Server-Timing to every response of `server`; call before it listens. Idempotent. */
+/**
+ * Adds Server-Timing to every response of `server`; call before it listens. Idempotent. Every app calls it on its
+ * server, so the per-instance request count (instances.ts) is installed here too.
+ */
 export function addServerTiming(server: Server): void {
+  countRequests(server);
   if (server.listeners('request').includes(stampRequest)) return;
   server.prependListener('request', stampRequest);
 }

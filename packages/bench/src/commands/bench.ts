@@ -3,6 +3,8 @@ import { k6Engine, nodeEngine, processReader, processTreeReader, UsageSampler, t
 import type { Combo, Envelope, Environment } from '@stackbench/report';
 import { execFile } from 'node:child_process';
 import { CliError } from '../cli-support.js';
+import { checkConnections, treeRssMiB } from '../instances.js';
+import pg from 'pg';
 import { CgroupEnvelope, EnvelopeUnavailableError, type EnvelopeRequest } from '../envelope.js';
 import { benchUsage, parseBenchArgs, type BenchConfig } from '../orchestrator/config.js';
 import { pinProcess, planCpuLayout, type CpuLayout } from '../orchestrator/cpu-layout.js';
@@ -49,7 +51,7 @@ export function confineDatabase(envelope: CgroupEnvelope, db: DatabaseHandle): {
 }
 
 /** How the app and PostgreSQL are confined and read during the run. */
-export function resourcesFor(envelope: CgroupEnvelope | null, db: DatabaseHandle, layout: CpuLayout, sqlCensus: string | null): Resources {
+export function resourcesFor(envelope: CgroupEnvelope | null, db: DatabaseHandle, layout: CpuLayout, sqlCensus: string | null, budget: 'shared' | 'each' = 'each'): Resources {
   let dbReader = null;
   if (envelope && db.postmasterPid !== null) dbReader = envelope.db.reader(false);
   else if (db.postmasterPid !== null) dbReader = processTreeReader(db.postmasterPid);
@@ -59,20 +61,59 @@ export function resourcesFor(envelope: CgroupEnvelope | null, db: DatabaseHandle
     // CPU: under the envelope the app's cgroup (exactly the app and its workers, exited ones included), otherwise its
     // process tree. Memory: the processes' resident set from /proc either way (a cgroup counts only the pages charged
     // to it, not the shared ones a process maps, so its figure would not compare with an unconfined run).
-    appReader: (pid) => withRss(envelope ? envelope.app.reader(false) : processTreeReader(pid), processReader(pid)),
+    appReader: (pids, children) => withRss(envelope ? envelope.app.reader(false) : sumOfTrees(pids), pids, children),
+    appInstances: (count) => {
+      if (!envelope) return;
+      const n = budget === 'each' ? count : 1;
+      const r = envelope.request;
+      envelope.app.setLimits(r.appCpus === null ? null : r.appCpus * n, r.appMemoryMiB === null ? null : r.appMemoryMiB * n);
+    },
     db: dbSampler?.available ? dbSampler.start() : null,
     machineCores: layout.allowed.length,
     sqlCensus,
   };
 }
 
-/** CPU (and throttling) of one reader with the RSS of the app's main process. */
-function withRss(cpu: UsageReader, root: UsageReader): UsageReader {
+/**
+ * CPU (and throttling) of one reader with the resident memory of the app's processes, and of their children when
+ * they serve too (cluster workers). One plain process reads its own /proc entry: a /proc scan four times a second
+ * would be the load generator's CPU.
+ */
+function withRss(cpu: UsageReader, pids: number[], children: boolean): UsageReader {
+  const own = pids.map(processReader);
   return () => {
     const c = cpu();
-    const r = root();
-    return c && r ? { ...c, rssMiB: r.rssMiB } : null;
+    const rss = children ? treeRssMiB(pids) : own.reduce<number | null>((n, r) => (n === null ? null : ((x) => (x?.rssMiB == null ? null : n + x.rssMiB))(r())), 0);
+    return c && rss !== null ? { ...c, rssMiB: rss } : null;
   };
+}
+
+/** CPU of several process trees (the instances behind nginx). */
+function sumOfTrees(pids: number[]): UsageReader {
+  const readers = pids.map(processTreeReader);
+  return () => {
+    const all = readers.map((r) => r());
+    if (all.some((x) => x === null)) return null;
+    return { cpuSeconds: all.reduce((n, x) => n + x!.cpuSeconds, 0), rssMiB: null };
+  };
+}
+
+/** Scale-out: every instance's pool together must fit PostgreSQL's max_connections (one line, exit 1 otherwise). */
+async function checkMaxConnections(config: BenchConfig, databaseUrl: string): Promise<void> {
+  const widest = Math.max(0, ...config.runs.filter((r) => r.conn === 'pool').map((r) => r.scale?.count ?? 1));
+  if (widest <= 1) return;
+  const client = new pg.Client({ connectionString: databaseUrl });
+  let max: number;
+  let reserved: number;
+  try {
+    await client.connect();
+    max = Number((await client.query('SHOW max_connections')).rows[0].max_connections);
+    reserved = Number((await client.query('SHOW superuser_reserved_connections')).rows[0].superuser_reserved_connections);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const problem = checkConnections(config.poolSize, widest, max, reserved);
+  if (problem) throw new CliError(problem);
 }
 
 function engineFor(config: BenchConfig, layout: CpuLayout): LoadEngine {
@@ -168,14 +209,15 @@ export async function runConfigured<C extends BenchConfig>(config: C, runner: Ru
   let outcome: BenchOutcome | undefined;
   try {
     let envelopeRecord: Envelope = { mechanism: 'none', periodUs: null, app: { cpus: null, memoryMiB: null, applied: false }, db: { cpus: null, memoryMiB: null, applied: false }, note: 'run with --envelope none' };
-    if (envelope) envelopeRecord = envelope.describe(confineDatabase(envelope, db));
+    if (envelope) envelopeRecord = envelope.describe(confineDatabase(envelope, db), config.scaleOut?.budget);
     // Pin the generator (this process) after the embedded database started, so PostgreSQL keeps every CPU.
     if (layout.mode === 'pinned' && layout.driverCpu !== null && !(await pinProcess(process.pid, layout.driverCpu))) {
       progress.line(`warning: could not pin the load generator to cpu ${layout.driverCpu}`);
     }
+    await checkMaxConnections(config, db.url);
     const censusMissing = await censusUnavailable(db.url);
     if (censusMissing) progress.line(censusMissing);
-    const resources = resourcesFor(envelope, db, layout, censusMissing);
+    const resources = resourcesFor(envelope, db, layout, censusMissing, config.scaleOut?.budget);
     const environment = await collectEnvironment({
       databaseUrl: db.url,
       cpuLayout: `${layout.description}${layout.note ? ` (${layout.note})` : ''}`,

@@ -2,7 +2,12 @@ import { describeUrl, hasSchema, resetDatabase, resolveDatabase, waitForSignal }
 import { isLoopbackHost } from '@stackbench/contract';
 import { DEFAULT_HOST, isConnectionStrategy, isStoreName, storeNames } from '@stackbench/server';
 import { isIP } from 'node:net';
-import { startAppProcess, assertPortFree } from '../app-process.js';
+import { assertPortFree } from '../app-process.js';
+import { parseBalancers, scaleLabel, startAppTarget, type ScaleOut } from '../instances.js';
+import { findProgram } from '../services.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CliError, intFlag, parseFlags } from '../cli-support.js';
 import { appNames, findApp } from '../registry.js';
 import { onShutdown } from '@stackbench/db';
@@ -29,6 +34,8 @@ export async function run(args: string[]): Promise<number> {
     'app-memory': { type: 'string' },
     'db-cpus': { type: 'string' },
     'db-memory': { type: 'string' },
+    instances: { type: 'string' },
+    lb: { type: 'string' },
   });
   if (!appNames().includes(values.app)) throw new CliError(`unknown app "${values.app}" (known: ${appNames().join(', ')})`);
   if (!isStoreName(values.store)) throw new CliError(`unknown store "${values.store}" (known: ${storeNames().join(', ')})`);
@@ -41,12 +48,22 @@ export async function run(args: string[]): Promise<number> {
   const host = values.host;
   if (!isIP(host) && host !== 'localhost') throw new CliError(`--host must be an IP address or localhost, got "${host}"`);
   if (port !== 0) await assertPortFree(port, host);
+  const count = intFlag(values.instances, 'instances', 1, 64) ?? 1;
+  if (values.lb !== undefined && values.instances === undefined) throw new CliError('--lb needs --instances N');
+  const lbs = parseBalancers(values.lb);
+  if (lbs.length !== 1) throw new CliError('--lb takes one balancer for serve (cluster or nginx)');
+  const scale: ScaleOut | null = values.instances === undefined ? null : { count, lb: lbs[0]! };
+  if (scale?.lb === 'nginx') {
+    if (!findProgram('nginx')) throw new CliError('nginx not found: install it (Debian/Ubuntu: apt-get install nginx-light, or nginx)');
+    if (!isLoopbackHost(host)) throw new CliError('--lb nginx listens on loopback only: leave out --host');
+  }
   const runtime = await resolveNodeBinary(values.runtime);
 
   // The envelope first: without cgroups, one line before a database is started; removed on Ctrl-C from then on.
   const envelope = createEnvelope(envelopeRequest);
   const unregister = envelope ? onShutdown(async () => envelope.remove()) : () => {};
   let db;
+  let cleanup = () => {};
   try {
     db = await resolveDatabase();
   } catch (err) {
@@ -64,7 +81,9 @@ export async function run(args: string[]): Promise<number> {
       console.error(`seeded ${products} products in ${describeUrl(db.url)}`);
     }
     if (!isLoopbackHost(host)) console.error(`warning: --host ${host} is not a loopback address: the app is reachable from other machines`);
-    const app = await startAppProcess({
+    const nginxDir = mkdtempSync(join(tmpdir(), 'stackbench-serve-nginx-'));
+    cleanup = () => rmSync(nginxDir, { recursive: true, force: true });
+    const app = await startAppTarget({
       app: findApp(values.app),
       host,
       store: values.store,
@@ -75,8 +94,8 @@ export async function run(args: string[]): Promise<number> {
       nodeBinary: runtime.binary,
       onSpawn: (pid) => envelope?.app.addPid(pid),
       onOutput: (line) => console.error(`[${values.app}] ${line}`),
-    });
-    console.log(`serving ${values.app} + ${values.store} (${values.conn}${values.conn === 'pool' ? `, ${poolSize}` : ''}) on Node ${runtime.version} at ${app.url}`);
+    }, scale, nginxDir);
+    console.log(`serving ${values.app} + ${values.store} (${values.conn}${values.conn === 'pool' ? `, ${poolSize}` : ''}${scale ? `; ${scaleLabel(scale)}` : ''}) on Node ${runtime.version} at ${app.url}`);
     console.log(`database: ${describeUrl(db.url)} (${db.source})`);
     // An app on every interface (0.0.0.0, ::) is verified through loopback: verify only targets loopback.
     const verifyUrl = new URL(app.url);
@@ -94,5 +113,6 @@ export async function run(args: string[]): Promise<number> {
     unregister();
     envelope?.remove();
     await db.stop();
+    cleanup();
   }
 }

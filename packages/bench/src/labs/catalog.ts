@@ -110,6 +110,19 @@ export type MixClass = (typeof MIX_CLASSES)[number];
 // ---- the labs -------------------------------------------------------------------------------------------------
 
 const SIMPLE: MixRequest = { name: 'simple', path: '/lab/simple', weight: 1 };
+
+/** One group, a point per mode: three requests of the route (`path(mode)`) for every /lab/simple beside them. */
+function modesBesideSimple(modes: string, name: string, params: Record<string, number>, path: (mode: string) => string): LabGroupPlan[] {
+  return [
+    {
+      label: '',
+      env: {},
+      services: [],
+      // Three of the route for one /lab/simple: the simple requests show what the route does to everyone else.
+      points: modes.split(',').map((mode) => point({ point: mode, params: { mode, ...params }, scenario: mix({ name, path: path(mode), weight: 3 }, SIMPLE) })),
+    },
+  ];
+}
 const mix = (...requests: MixRequest[]): ScenarioSpec => ({ kind: 'mix', requests });
 const point = (p: Omit<LabPointPlan, 'sizePath' | 'cacheStats' | 'upstreamStats'> & Partial<LabPointPlan>): LabPointPlan => ({
   sizePath: null,
@@ -131,17 +144,7 @@ const eventloop: LabDefinition = {
   defaultStores: 'baseline',
   appCpusDefault: 'envelope',
   options: (f) => ({ waitMs: intOption(f, 'wait-ms', LAB_LIMITS.ms, LAB_MESSAGES.ms), modes: listOption(f, 'modes', WAIT_MODES).join(',') }),
-  groups: (o) => [
-    {
-      label: '',
-      env: {},
-      services: [],
-      // Three /lab/wait for one /lab/simple: the simple requests show what the waits do to everyone else.
-      points: String(o.modes)
-        .split(',')
-        .map((mode) => point({ point: mode, params: { mode, waitMs: o.waitMs as number }, scenario: mix({ name: 'wait', path: `/lab/wait?ms=${o.waitMs}&mode=${mode}`, weight: 3 }, SIMPLE) })),
-    },
-  ],
+  groups: (o) => modesBesideSimple(String(o.modes), 'wait', { waitMs: o.waitMs as number }, (mode) => `/lab/wait?ms=${o.waitMs}&mode=${mode}`),
 };
 
 const cpu: LabDefinition = {
@@ -157,16 +160,7 @@ const cpu: LabDefinition = {
   defaultStores: 'baseline',
   appCpusDefault: 'all',
   options: (f) => ({ n: intOption(f, 'n', LAB_LIMITS.n, LAB_MESSAGES.n), modes: listOption(f, 'modes', CPU_MODES).join(',') }),
-  groups: (o) => [
-    {
-      label: '',
-      env: {},
-      services: [],
-      points: String(o.modes)
-        .split(',')
-        .map((mode) => point({ point: mode, params: { mode, n: o.n as number }, scenario: mix({ name: 'cpu', path: `/lab/cpu?n=${o.n}&mode=${mode}`, weight: 3 }, SIMPLE) })),
-    },
-  ],
+  groups: (o) => modesBesideSimple(String(o.modes), 'cpu', { n: o.n as number }, (mode) => `/lab/cpu?n=${o.n}&mode=${mode}`),
 };
 
 const fanout: LabDefinition = {

@@ -5,10 +5,12 @@ import { CliError, listFlag, parseFlags } from '../cli-support.js';
 import {
   assertBuilt,
   BENCH_OPTIONS,
+  methodFields,
   parseEngine,
   parseEnvelope,
   parseMethod,
   parseOutDir,
+  parseScaleOut,
   parseRuntimes,
   parseSteps,
   quoteArg,
@@ -17,6 +19,7 @@ import {
   type ComboRun,
 } from '../orchestrator/config.js';
 import { CPU_LAYOUT_MODES, type CpuLayoutMode } from '../orchestrator/cpu-layout.js';
+import { scaleOutPlan } from '../instances.js';
 import { allCombinations, appNames, findApp, registry, storeNames } from '../registry.js';
 import { allLabFlags, findLab, LAB_NAMES, LABS, type LabDefinition, type LabGroupPlan, type LabOptions } from './catalog.js';
 
@@ -37,7 +40,7 @@ export interface LabConfig extends BenchConfig {
 }
 
 /** bench's flags that make sense for a lab (no --model: labs run closed-model users; no --preset, --cpu-prof). */
-const SHARED = ['apps', 'stores', 'conn', 'runtime', 'engine', 'driver', 'profile', 'threshold', 'max-error-rate', 'think-ms', 'pool-size', 'products', 'steps', 'step-seconds', 'warmup-seconds', 'envelope', 'app-cpus', 'app-memory', 'db-cpus', 'db-memory', 'cpu-layout', 'out', 'help'] as const;
+const SHARED = ['apps', 'stores', 'conn', 'runtime', 'engine', 'driver', 'profile', 'threshold', 'max-error-rate', 'think-ms', 'pool-size', 'products', 'steps', 'step-seconds', 'warmup-seconds', 'envelope', 'app-cpus', 'app-memory', 'db-cpus', 'db-memory', 'cpu-layout', 'instances', 'lb', 'instance-budget', 'out', 'help'] as const;
 
 const LAB_OPTIONS = {
   ...Object.fromEntries(SHARED.map((k) => [k, BENCH_OPTIONS[k]])),
@@ -67,7 +70,7 @@ ${flags}
 flags shared with bench (see stackbench bench --help)
   --apps --stores --conn --runtime --engine --profile --threshold --max-error-rate --think-ms --pool-size --products
   --steps (the loads) --step-seconds --warmup-seconds --envelope --app-cpus --app-memory --db-cpus --db-memory
-  --cpu-layout --out
+  --cpu-layout --instances --lb --instance-budget --out
   defaults: the probe app (${registry().probe}) on ${registry().baseline.store} + ${registry().baseline.conn} (payload: every app and every store
   that is not a variant); cpu and fanout give the app every core (--app-cpus), the others the envelope's default`;
 }
@@ -112,12 +115,15 @@ export async function parseLabArgs(args: string[], env: NodeJS.ProcessEnv = proc
   const runtimes = await parseRuntimes(values.runtime);
   const { outDir, defaultOut } = parseOutDir(values.out, env);
 
+  const scaleOut = parseScaleOut(values);
   const groups: LabGroupRun[] = [];
   for (const runtime of runtimes) {
     for (const c of combinations) {
       const app = findApp(c.app);
-      for (const plan of lab.groups(options, app)) {
-        groups.push({ app, store: c.store, conn: c.conn, runtime, repeat: 1, env: { STACKBENCH_LAB: '1', ...plan.env }, plan });
+      for (const scale of scaleOutPlan(scaleOut?.counts ?? null, scaleOut?.balancers ?? [])) {
+        for (const plan of lab.groups(options, app)) {
+          groups.push({ app, store: c.store, conn: c.conn, runtime, repeat: 1, scale, env: { STACKBENCH_LAB: '1', ...plan.env }, plan });
+        }
       }
     }
   }
@@ -129,11 +135,7 @@ export async function parseLabArgs(args: string[], env: NodeJS.ProcessEnv = proc
     runs: groups,
     engine,
     model: 'closed',
-    profile: method.profile,
-    threshold: method.threshold,
-    thinkMs: method.thinkMs,
-    poolSize: method.poolSize,
-    products: method.products,
+    ...methodFields(method),
     envelope,
     preset: null,
     cpuProfile: null,
@@ -141,6 +143,7 @@ export async function parseLabArgs(args: string[], env: NodeJS.ProcessEnv = proc
     defaultOut,
     cpuLayout: values['cpu-layout'] as CpuLayoutMode,
     command: ['stackbench', 'lab', ...args].map(quoteArg).join(' '),
+    scaleOut,
     lab: { definition: lab, options, loads, groups },
   };
 }

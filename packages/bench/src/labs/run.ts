@@ -1,9 +1,8 @@
 import { send } from '@stackbench/contract/suite';
-import { UsageSampler, type PlannedStep } from '@stackbench/loadtests';
-import { RESULTS_SCHEMA_VERSION, type Combo, type Cost, type Environment, type LabPoint, type Results, type Step } from '@stackbench/report';
-import { mkdirSync } from 'node:fs';
+import type { PlannedStep } from '@stackbench/loadtests';
+import type { Combo, Cost, Environment, LabPoint, Step } from '@stackbench/report';
 import { join } from 'node:path';
-import type { AppProcess } from '../app-process.js';
+import type { AppTarget } from '../instances.js';
 import { comboLabel, summaryTable } from '../orchestrator/progress.js';
 import { writeResults } from '../orchestrator/results-file.js';
 import {
@@ -11,13 +10,15 @@ import {
   checkPhase,
   ComboEnd,
   ComboRunState,
+  finishInstances,
   firstLine,
   LIMITS,
   methodOf,
-  newRunId,
   resetPhase,
   slug,
+  startResults,
   startPhase,
+  startSamplers,
   stepPhase,
   verifyPhase,
   withLockTimeout,
@@ -64,15 +65,24 @@ async function getJson(url: string, path: string): Promise<{ status: number; bod
   return { status: res.status, body: res.json, bytes: Buffer.byteLength(res.text) };
 }
 
-async function cacheCounters(url: string): Promise<{ hits: number; misses: number }> {
-  const res = await getJson(url, '/lab/cache/stats');
-  const body = res.body as { hits?: unknown; misses?: unknown } | null;
-  if (res.status !== 200 || typeof body?.hits !== 'number' || typeof body?.misses !== 'number') throw new Error(`GET /lab/cache/stats answered ${res.status}`);
-  return { hits: body.hits, misses: body.misses };
+/**
+ * The cache's hit and miss counters of every instance: each instance counts its own, so with N instances behind a
+ * balancer the stats route is asked until all N have answered (each answer names its process).
+ */
+async function cacheCounters(url: string, instances: number): Promise<Map<number, { hits: number; misses: number }>> {
+  const seen = new Map<number, { hits: number; misses: number }>();
+  for (let attempt = 0; attempt < 40 * instances && seen.size < instances; attempt++) {
+    const res = await getJson(url, '/lab/cache/stats');
+    const body = res.body as { hits?: unknown; misses?: unknown; instance?: unknown } | null;
+    if (res.status !== 200 || typeof body?.hits !== 'number' || typeof body?.misses !== 'number' || typeof body?.instance !== 'number') throw new Error(`GET /lab/cache/stats answered ${res.status}`);
+    seen.set(body.instance, { hits: body.hits, misses: body.misses });
+  }
+  if (seen.size < instances) throw new Error(`only ${seen.size} of ${instances} instances answered GET /lab/cache/stats`);
+  return seen;
 }
 
 /** One point: every load of the lab, in order, on the group's running app. */
-async function runPoint(s: ComboRunState, app: AppProcess, point: LabPointPlan, ctx: LabContext, services: LabServices): Promise<Combo> {
+async function runPoint(s: ComboRunState, app: AppTarget, point: LabPointPlan, ctx: LabContext, services: LabServices): Promise<Combo> {
   const { config, progress } = ctx;
   const combo: Combo = { ...structuredClone(s.combo), status: 'failed', steps: [], breakpoint: null, cost: null };
   const lab: LabPoint = {
@@ -87,7 +97,8 @@ async function runPoint(s: ComboRunState, app: AppProcess, point: LabPointPlan, 
   combo.lab = lab;
   progress.note(`point ${point.point}`);
   const notes: string[] = [];
-  const cacheBefore = point.cacheStats ? await cacheCounters(app.url) : null;
+  const instances = app.scale?.count ?? 1;
+  const cacheBefore = point.cacheStats ? await cacheCounters(app.url, instances) : null;
   const upstreamBefore = point.upstreamStats && services.upstreamStats ? await services.upstreamStats(true) : null;
   s.steps.length = 0;
   const profile = config.profile;
@@ -116,9 +127,13 @@ async function runPoint(s: ComboRunState, app: AppProcess, point: LabPointPlan, 
     try {
       if (point.sizePath) lab.responseBytes = (await getJson(app.url, point.sizePath)).bytes;
       if (cacheBefore) {
-        const after = await cacheCounters(app.url);
-        const hits = after.hits - cacheBefore.hits;
-        const misses = after.misses - cacheBefore.misses;
+        const after = await cacheCounters(app.url, instances);
+        let hits = 0;
+        let misses = 0;
+        for (const [pid, a] of after) {
+          hits += a.hits - (cacheBefore.get(pid)?.hits ?? 0);
+          misses += a.misses - (cacheBefore.get(pid)?.misses ?? 0);
+        }
         lab.cache = { hits, misses, hitRate: hits + misses > 0 ? Math.round((hits / (hits + misses)) * 1000) / 1000 : null };
       }
       if (upstreamBefore && services.upstreamStats) {
@@ -193,7 +208,7 @@ export async function runLabGroup(group: LabGroupRun, index: number, total: numb
     const app = await startPhase(s);
     await verifyPhase(s, app);
     await resetPhase(s, withLockTimeout(ctx.databaseUrl), 'after verification ');
-    s.appSampler = new UsageSampler(ctx.resources.appReader(app.pid)).start();
+    startSamplers(s, app);
     for (const point of group.plan.points) {
       s.checkInterrupted();
       if (s.exitedEarly) break;
@@ -214,6 +229,7 @@ export async function runLabGroup(group: LabGroupRun, index: number, total: numb
     s.stopping = true;
     s.appSampler?.stop();
     if (s.app) await withTimeout(s.app.stop(LIMITS.stopGraceMs), LIMITS.stopGraceMs + 5_000, 'app did not stop').catch(() => undefined);
+    finishInstances(s, done);
   }
   return done;
 }
@@ -221,19 +237,7 @@ export async function runLabGroup(group: LabGroupRun, index: number, total: numb
 /** The whole lab: each group in order, results.json rewritten after every group. */
 export async function runLab(ctx: LabContext): Promise<BenchOutcome> {
   const { config, progress } = ctx;
-  const startedAt = new Date();
-  const logDir = join(config.outDir, 'logs');
-  mkdirSync(logDir, { recursive: true });
-  const results: Results = {
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    runId: newRunId(startedAt),
-    startedAt: startedAt.toISOString(),
-    finishedAt: startedAt.toISOString(),
-    command: config.command,
-    environment: ctx.environment,
-    method: { ...methodOf(config), lab: { name: config.lab.definition.name, options: config.lab.options, loads: config.lab.loads } },
-    combos: [],
-  };
+  const { results, logDir } = startResults(config, ctx.environment, { ...methodOf(config), lab: { name: config.lab.definition.name, options: config.lab.options, loads: config.lab.loads } });
   let resultsFile = writeResults(config.outDir, results);
   const groups = config.lab.groups;
   for (let i = 0; i < groups.length; i++) {

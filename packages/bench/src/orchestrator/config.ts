@@ -23,6 +23,7 @@ import { DEFAULT_ENVELOPE, type EnvelopeRequest } from '../envelope.js';
 import { allCombinations, appMainPath, appNames, defaultSelection, findApp, findStore, registry, storeNames, type AppEntry, type Combination } from '../registry.js';
 import { resolveNodeBinary, type SelectedRuntime } from '../runtime-select.js';
 import { CPU_LAYOUT_MODES, type CpuLayoutMode } from './cpu-layout.js';
+import { parseBalancers, parseInstances, scaleOutPlan, type LoadBalancer, type ScaleOut } from '../instances.js';
 
 export type EngineName = 'node' | 'k6';
 
@@ -40,6 +41,8 @@ export interface ComboRun {
   repeat: number;
   /** Extra environment of the app process (labs: STACKBENCH_LAB=1 and the lab's settings). */
   env?: Readonly<Record<string, string>>;
+  /** Scale-out: N instances behind a balancer (null: one plain process). */
+  scale: ScaleOut | null;
 }
 
 export interface EngineChoice {
@@ -74,6 +77,15 @@ export interface BenchConfig {
   cpuLayout: CpuLayoutMode;
   /** The command line, for results.json. */
   command: string;
+  /** --instances / --lb: every combination runs as one process, then at each count behind each balancer. */
+  scaleOut: ScaleOutConfig | null;
+}
+
+export interface ScaleOutConfig {
+  counts: number[];
+  balancers: LoadBalancer[];
+  /** shared: the instances share the app's budget; each: every instance gets it (the app's cgroup gets N budgets). */
+  budget: 'shared' | 'each';
 }
 
 export function benchUsage(): string {
@@ -111,6 +123,11 @@ profiling
   --cpu-prof            after the plan, one extra step at the breakpoint with the app's V8 CPU profiler on: a
                         .cpuprofile, an SVG flame graph and where the CPU went, per combination (planned steps unprofiled)
   --cpu-prof-load N     profile at N users (or journeys/s) instead of the breakpoint (implies --cpu-prof)
+scale-out
+  --instances N,M       also run each combination as N, M ... instances (after one plain process), e.g. 1,2,3
+  --lb B,C              cluster (default: node:cluster workers sharing the port) | nginx (N processes behind nginx
+                        least_conn with upstream keep-alive; nginx must be installed)
+  --instance-budget B   each (default: every instance gets the app's CPU and memory) | shared (one budget for all)
 output
   --cpu-layout L        auto | pinned | shared (default auto: with 4+ CPUs pin the app and the generator apart)
   --out DIR             run directory (default results/runs/<timestamp>/)`;
@@ -202,6 +219,9 @@ export const BENCH_OPTIONS = {
   'cpu-layout': { type: 'string', default: 'auto' },
   'cpu-prof': { type: 'boolean' },
   'cpu-prof-load': { type: 'string' },
+  instances: { type: 'string' },
+  lb: { type: 'string' },
+  'instance-budget': { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -304,6 +324,11 @@ export function parseMethod(values: Values, overrides: ProfileOverrides = {}) {
   };
 }
 
+/** The parsed method's figures a configuration carries as they are. */
+export function methodFields(method: ReturnType<typeof parseMethod>): Pick<BenchConfig, 'profile' | 'threshold' | 'thinkMs' | 'poolSize' | 'products'> {
+  return { profile: method.profile, threshold: method.threshold, thinkMs: method.thinkMs, poolSize: method.poolSize, products: method.products };
+}
+
 /**
  * The load engine. The default is the embedded driver, whatever is installed: k6 costs about ten times more CPU per
  * request on the same machine, so a run must not silently change engine because k6 happens to be on PATH.
@@ -391,12 +416,25 @@ export function parseOutDir(out: string | undefined, env: NodeJS.ProcessEnv): { 
 }
 
 /** Repeat-major order: repeat 1 of every combination and runtime, then repeat 2 ..., so drift spreads over all. */
-export function planRuns(combinations: Combination[], runtimes: RuntimeChoice[], repeats: number): ComboRun[] {
+export function planRuns(combinations: Combination[], runtimes: RuntimeChoice[], repeats: number, scales: (ScaleOut | null)[] = [null]): ComboRun[] {
   const runs: ComboRun[] = [];
   for (let repeat = 1; repeat <= repeats; repeat++) {
-    for (const c of combinations) for (const runtime of runtimes) runs.push({ app: findApp(c.app), store: c.store, conn: c.conn, runtime, repeat });
+    for (const c of combinations) for (const runtime of runtimes) for (const scale of scales) runs.push({ app: findApp(c.app), store: c.store, conn: c.conn, runtime, repeat, scale });
   }
   return runs;
+}
+
+/** --instances, --lb, --instance-budget (the last two only with the first). */
+export function parseScaleOut(values: Pick<Values, 'instances' | 'lb' | 'instance-budget'>): ScaleOutConfig | null {
+  const counts = parseInstances(values.instances);
+  if (counts === null) {
+    const stray = (['lb', 'instance-budget'] as const).filter((k) => values[k] !== undefined);
+    if (stray.length) throw new CliError(`--${stray[0]} needs --instances (e.g. --instances 1,2,3)`);
+    return null;
+  }
+  const budget = values['instance-budget'] ?? 'each';
+  if (budget !== 'shared' && budget !== 'each') throw new CliError(`--instance-budget must be shared or each, got "${budget}"`);
+  return { counts, balancers: parseBalancers(values.lb), budget };
 }
 
 /**
@@ -417,18 +455,17 @@ export async function parseBenchArgs(args: string[], env: NodeJS.ProcessEnv = pr
   const runtimes = await parseRuntimes(values.runtime);
   const { outDir, defaultOut } = parseOutDir(values.out, env);
   const cpuProfileLoad = intFlag(values['cpu-prof-load'], 'cpu-prof-load', 1, 100_000);
+  const scaleOut = parseScaleOut(values);
+  if (scaleOut && (values['cpu-prof'] || cpuProfileLoad !== undefined)) throw new CliError('--cpu-prof profiles one process: leave out --instances');
+  const scales = scaleOutPlan(scaleOut?.counts ?? null, scaleOut?.balancers ?? []);
   return {
     combinations,
     runtimes,
     repeats: method.repeats,
-    runs: planRuns(combinations, runtimes, method.repeats),
+    runs: planRuns(combinations, runtimes, method.repeats, scales),
     engine,
     model: method.model,
-    profile: method.profile,
-    threshold: method.threshold,
-    thinkMs: method.thinkMs,
-    poolSize: method.poolSize,
-    products: method.products,
+    ...methodFields(method),
     envelope,
     preset: values.preset ?? null,
     cpuProfile: values['cpu-prof'] || cpuProfileLoad !== undefined ? { load: cpuProfileLoad ?? null } : null,
@@ -436,5 +473,6 @@ export async function parseBenchArgs(args: string[], env: NodeJS.ProcessEnv = pr
     defaultOut,
     cpuLayout: values['cpu-layout'] as CpuLayoutMode,
     command: ['stackbench', 'bench', ...args].map(quoteArg).join(' '),
+    scaleOut,
   };
 }

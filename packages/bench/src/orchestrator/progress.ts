@@ -10,9 +10,10 @@ export interface ProgressStream {
 const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
 
-export function comboLabel(c: { app: string; store: string; conn: string; poolSize: number | null; runtime: string; repeat: number }, repeats = 1): string {
+export function comboLabel(c: { app: string; store: string; conn: string; poolSize: number | null; runtime: string; repeat: number; instances?: { count: number; lb: string } }, repeats = 1): string {
   const conn = c.conn === 'pool' && c.poolSize ? `pool ${c.poolSize}` : c.conn;
-  return `${c.app} + ${c.store} (${conn}) on Node ${c.runtime}${repeats > 1 ? `, repeat ${c.repeat}/${repeats}` : ''}`;
+  const scale = c.instances ? `, ${c.instances.count} x ${c.instances.lb}` : '';
+  return `${c.app} + ${c.store} (${conn}${scale}) on Node ${c.runtime}${repeats > 1 ? `, repeat ${c.repeat}/${repeats}` : ''}`;
 }
 
 /**

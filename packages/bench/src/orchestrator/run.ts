@@ -4,6 +4,7 @@ import {
   evaluateStep,
   judgeDriver,
   Planner,
+  processTreeReader,
   UsageSampler,
   type CreatedOrder,
   type LatencyStat,
@@ -19,8 +20,9 @@ import { RESULTS_SCHEMA_VERSION, type Breakpoint, type Combo, type Cost, type Cp
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { startAppProcess, type AppProcess } from '../app-process.js';
+import { basename, join, relative } from 'node:path';
+import type { AppProcess } from '../app-process.js';
+import { startAppTarget, type AppTarget } from '../instances.js';
 import { auditData } from './audit.js';
 import { timestampId, type BenchConfig, type ComboRun } from './config.js';
 import { pinProcess, type CpuLayout } from './cpu-layout.js';
@@ -44,8 +46,10 @@ export const LIMITS = {
 export interface Resources {
   /** Puts a freshly spawned app process into its share of the machine (no-op without an envelope). */
   confineApp(pid: number): void;
-  /** Reads the app's usage (a cgroup, or the process and its children). */
-  appReader(pid: number): UsageReader;
+  /** Reads the app's usage (a cgroup, or the processes and their children); `children`: count their memory too. */
+  appReader(pids: number[], children: boolean): UsageReader;
+  /** Scale-out: sizes the app's budget for this many instances (each: N budgets; shared: one). */
+  appInstances(count: number): void;
   /** PostgreSQL's usage for the whole run (null when it cannot be read: a DATABASE_URL elsewhere). */
   db: UsageSampler | null;
   /** CPUs this run may use. */
@@ -177,7 +181,8 @@ export function costOf(steps: Step[], costAt: number): Cost | null {
 }
 
 export function slug(run: ComboRun, index: number): string {
-  return `${String(index).padStart(2, '0')}-${run.app.name}-${run.store}-${run.conn}-node${run.runtime.version}-r${run.repeat}`.replace(/[^\w.-]+/g, '_');
+  const scale = run.scale ? `-${run.scale.count}x${run.scale.lb}` : '';
+  return `${String(index).padStart(2, '0')}-${run.app.name}-${run.store}-${run.conn}${scale}-node${run.runtime.version}-r${run.repeat}`.replace(/[^\w.-]+/g, '_');
 }
 
 function lastLines(text: string, n = 6): string {
@@ -202,8 +207,10 @@ export class ComboRunState {
   readonly notes: string[] = [];
   readonly steps: Step[] = [];
   readonly seen: CreatedOrder[] = [];
-  app: AppProcess | undefined;
+  app: AppTarget | undefined;
   appSampler: UsageSampler | undefined;
+  /** nginx's CPU, when it is the balancer. */
+  balancerSampler: UsageSampler | undefined;
   stopping = false;
   exitedEarly: string | undefined;
   /** Where the app writes its CPU profile (--cpu-prof): a private temporary directory. */
@@ -228,6 +235,7 @@ export class ComboRunState {
       appUsage: null,
       cost: null,
       integrity: null,
+      ...(run.scale ? { instances: { count: run.scale.count, lb: run.scale.lb, requestsPerInstance: null, balancerCpuUsPerRequest: null } } : {}),
     };
     if (ctx.config.cpuProfile) this.profileDir = mkdtempSync(join(tmpdir(), 'stackbench-profile-'));
   }
@@ -271,11 +279,12 @@ export async function resetPhase(s: ComboRunState, url: string, when: string): P
   }
 }
 
-export async function startPhase(s: ComboRunState): Promise<AppProcess> {
+export async function startPhase(s: ComboRunState): Promise<AppTarget> {
   const { ctx, run } = s;
-  let app: AppProcess;
+  let app: AppTarget;
+  ctx.resources.appInstances(run.scale?.count ?? 1);
   try {
-    app = await startAppProcess({
+    app = await startAppTarget({
       app: run.app,
       store: run.store,
       conn: run.conn,
@@ -287,7 +296,7 @@ export async function startPhase(s: ComboRunState): Promise<AppProcess> {
       onOutput: (line) => s.log(line),
       startTimeoutMs: LIMITS.appStartMs,
       env: { ...run.env, ...(s.profileDir ? { STACKBENCH_CPU_PROF_DIR: s.profileDir } : {}) },
-    });
+    }, run.scale, join(ctx.config.outDir, 'nginx', basename(s.logFile, '.log')));
   } catch (err) {
     const [first, ...rest] = (err as Error).message.split('\n');
     throw new ComboEnd('failed', `did not start: ${first}${rest.length ? ` (${lastLines(rest.join('\n'))})` : ''}`);
@@ -363,6 +372,7 @@ export async function stepPhase(s: ComboRunState, app: AppProcess, planned: Plan
   void app.exited.then(onAbort);
   s.appSampler!.sample();
   ctx.resources.db?.sample();
+  s.balancerSampler?.sample();
   const durationMs = Math.round(planned.stepSeconds * 1000);
   const warmupMs = Math.round(planned.warmupSeconds * 1000);
   // The end hook fires a little early: a busy app handles the signal some ms later, and what it does must still fall
@@ -391,10 +401,13 @@ export async function stepPhase(s: ComboRunState, app: AppProcess, planned: Plan
     });
     s.appSampler!.sample();
     ctx.resources.db?.sample();
+    s.balancerSampler?.sample();
     for (const o of run.createdOrders) s.seen.push(o);
     const appWindow = s.appSampler!.window(run.window.startMs, run.window.endMs);
     const dbWindow = ctx.resources.db?.window(run.window.startMs, run.window.endMs) ?? null;
-    return { step: toStep(run, planned, ctx, appWindow, dbWindow), window: run.window };
+    const step = toStep(run, planned, ctx, appWindow, dbWindow);
+    if (s.balancerSampler) step.balancer = resourceUse(s.balancerSampler.window(run.window.startMs, run.window.endMs), run.measurement.requests);
+    return { step, window: run.window };
   } finally {
     for (const t of timers) clearTimeout(t);
     ctx.signal.removeEventListener('abort', onAbort);
@@ -447,10 +460,27 @@ async function profilePhase(s: ComboRunState, app: AppProcess): Promise<void> {
   ctx.progress.note(`profile: ${summary.categories.filter((c) => c.percent !== null && c.percent >= 5).map((c) => `${c.category} ${c.percent} %`).join(', ')}`);
 }
 
+/** The app's usage (all its instances) and, behind nginx, the balancer's, sampled for the whole load. */
+export function startSamplers(s: ComboRunState, app: AppTarget): void {
+  s.appSampler = new UsageSampler(s.ctx.resources.appReader(app.appPids, app.scale?.lb === 'cluster')).start();
+  if (app.balancer?.pid) s.balancerSampler = new UsageSampler(processTreeReader(app.balancer.pid)).start();
+}
+
+/** After the app stopped: the requests each instance received, and nginx's CPU per request at the cost load. */
+export function finishInstances(s: ComboRunState, combos: Combo[]): void {
+  s.balancerSampler?.stop();
+  for (const c of combos) {
+    if (!c.instances) continue;
+    c.instances.requestsPerInstance = s.app?.servedPerInstance() ?? null;
+    const costStep = c.cost ? c.steps.find((x) => x.load === c.cost!.load && x.passed) ?? c.steps.find((x) => x.load === c.cost!.load) : undefined;
+    c.instances.balancerCpuUsPerRequest = costStep?.balancer?.cpuUsPerRequest ?? null;
+  }
+}
+
 /** The planner's steps until the threshold breaks; returns why the loop stopped early, if it did. */
-async function loadPhase(s: ComboRunState, app: AppProcess): Promise<string | undefined> {
+async function loadPhase(s: ComboRunState, app: AppTarget): Promise<string | undefined> {
   const { ctx } = s;
-  s.appSampler = new UsageSampler(ctx.resources.appReader(app.pid)).start();
+  startSamplers(s, app);
   const planner = new Planner(ctx.config.profile, ctx.config.model);
   for (let planned = planner.next(); planned; planned = planner.next()) {
     s.checkInterrupted();
@@ -548,6 +578,7 @@ export async function runCombination(run: ComboRun, index: number, total: number
     s.appSampler?.stop();
     if (s.profileDir) rmSync(s.profileDir, { recursive: true, force: true });
     if (s.app) await s.app.stop(LIMITS.stopGraceMs).catch(() => undefined);
+    finishInstances(s, [s.combo]);
     ctx.progress.comboEnd(s.combo);
   }
 }
@@ -579,15 +610,12 @@ export function methodOf(config: BenchConfig): Results['method'] {
     bisectSteps: p.bisectSteps,
     repeats: config.repeats,
     costAt: p[config.model].costAt,
+    ...(config.scaleOut ? { scaleOut: { balancers: config.scaleOut.balancers, instances: config.scaleOut.counts, budget: config.scaleOut.budget } } : {}),
   };
 }
 
-/**
- * The whole run: each combination in order, results.json (schema-validated) rewritten after every combination so
- * an interrupted or crashed run keeps what it measured.
- */
-export async function runBench(ctx: Omit<OrchestratorContext, 'logDir'> & { environment: Environment }): Promise<BenchOutcome> {
-  const { config, progress } = ctx;
+/** A run's results.json as it starts (no combination yet), and its log directory, created. */
+export function startResults(config: BenchConfig, environment: Environment, method: Results['method']): { results: Results; logDir: string } {
   const startedAt = new Date();
   const logDir = join(config.outDir, 'logs');
   mkdirSync(logDir, { recursive: true });
@@ -597,10 +625,20 @@ export async function runBench(ctx: Omit<OrchestratorContext, 'logDir'> & { envi
     startedAt: startedAt.toISOString(),
     finishedAt: startedAt.toISOString(),
     command: config.command,
-    environment: ctx.environment,
-    method: methodOf(config),
+    environment,
+    method,
     combos: [],
   };
+  return { results, logDir };
+}
+
+/**
+ * The whole run: each combination in order, results.json (schema-validated) rewritten after every combination so
+ * an interrupted or crashed run keeps what it measured.
+ */
+export async function runBench(ctx: Omit<OrchestratorContext, 'logDir'> & { environment: Environment }): Promise<BenchOutcome> {
+  const { config, progress } = ctx;
+  const { results, logDir } = startResults(config, ctx.environment, methodOf(config));
   let resultsFile = writeResults(config.outDir, results);
   const full = { ...ctx, logDir };
   const total = config.runs.length;

@@ -89,7 +89,7 @@ function everyRoute(variant: string): Array<{ path: string; body?: unknown; chec
       },
     },
     { path: '/lab/cache/products/6', check: (b: { id: number }) => assert.deepEqual(Object.keys(b), ['id', 'name', 'priceCents', 'stock', 'sold']) },
-    { path: '/lab/cache/stats', check: (b: object) => assert.deepEqual(Object.keys(b), ['mode', 'hits', 'misses', 'hitRate']) },
+    { path: '/lab/cache/stats', check: (b: object) => assert.deepEqual(Object.keys(b), ['mode', 'hits', 'misses', 'hitRate', 'instance']) },
   ];
 }
 
