@@ -13,17 +13,29 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { growthLoads, PROFILES, worstCaseSeconds } from '@stackbench/loadtests';
-import { renderResultsIndex, renderSummary, readResults, replaceMarkedSection, resultsSchemaPath, resultsSchemaText, writeGeneratedFile } from '@stackbench/report';
+import { renderResultsIndex, renderSummary, readResults, runKind, replaceMarkedSection, resultsSchemaPath, resultsSchemaText, writeGeneratedFile } from '@stackbench/report';
 
 const here = fileURLToPath(new URL('..', import.meta.url));
 
-/** The newest published run (directory names sort by date), or undefined. */
-export function latestPublished(root) {
+/** Every kind of published run, with the README block that shows its newest one. */
+export const PUBLISHED_KINDS = [
+  { kind: 'bench', block: 'results' },
+  { kind: 'article', block: 'article' },
+  { kind: 'scale-out', block: 'scale-out' },
+  ...['eventloop', 'cpu', 'fanout', 'mixed', 'payload', 'cache'].map((lab) => ({ kind: `lab-${lab}`, block: `lab-${lab}` })),
+];
+
+/** The newest published run of a kind (directory names sort by date), or undefined. */
+export async function latestPublished(root, kind = 'bench') {
   const dir = join(root, 'results', 'published');
   if (!existsSync(dir)) return undefined;
   const runs = readdirSync(dir).filter((d) => existsSync(join(dir, d, 'results.json'))).sort();
-  return runs.length ? join(dir, runs.at(-1)) : undefined;
+  for (const run of runs.reverse()) if (runKind(await readResults(join(dir, run))) === kind) return join(dir, run);
+  return undefined;
 }
+
+const NOTHING_YET = (kind) =>
+  `No ${kind} run has been published yet: run it (see above), copy the run directory to \`results/published/<date>-${kind}/\` and run \`npm run docs\`.`;
 
 /** The step plans as a table, from the code (a copied table goes stale). */
 export function profilesMarkdown() {
@@ -45,13 +57,16 @@ export async function renderDocs(root = here, { readme } = {}) {
   const matrix = execFileSync(process.execPath, [join(root, 'packages/bench/bin/stackbench.js'), 'list', '--markdown'], { encoding: 'utf8' });
   text = replaceMarkedSection(text, 'matrix', matrix);
   text = replaceMarkedSection(text, 'profiles', profilesMarkdown());
-  const run = latestPublished(root);
-  const summary = run
-    ? renderSummary(await readResults(run), { runLink: relative(root, run).split('\\').join('/'), headingLevel: 3 })
-    : 'No run has been published yet: `npm run bench`, then copy the run directory to `results/published/` and run `npm run docs`.';
-  text = replaceMarkedSection(text, 'results', summary);
+  let benchSummary = NOTHING_YET('bench');
+  for (const { kind, block } of PUBLISHED_KINDS) {
+    const run = await latestPublished(root, kind);
+    const summary = run ? renderSummary(await readResults(run), { runLink: relative(root, run).split('\\').join('/'), headingLevel: 3 }) : NOTHING_YET(kind);
+    if (kind === 'bench') benchSummary = summary;
+    text = replaceMarkedSection(text, block, summary);
+  }
   out.set(readmePath, text);
-  out.set(join(root, 'results', 'README.md'), run ? await renderResultsIndex(join(root, 'results'), run) : `# stackbench results\n\n${summary}\n`);
+  const run = await latestPublished(root, 'bench');
+  out.set(join(root, 'results', 'README.md'), run ? await renderResultsIndex(join(root, 'results'), run) : `# stackbench results\n\n${benchSummary}\n`);
   out.set(resultsSchemaPath, resultsSchemaText());
   return out;
 }

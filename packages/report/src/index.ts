@@ -14,6 +14,7 @@ export {
   renderLeaderboardTable,
   renderStamp,
   renderSummary,
+  runKind,
   replaceMarkedSection,
   GENERATED_NOTE,
   type WriteReportOptions,

@@ -8,7 +8,9 @@ import { join, relative, resolve, sep } from 'node:path';
 import { analyze, type Analysis } from './model.js';
 import { buildCharts, renderSvg, type ChartSpec } from './charts.js';
 import { link, mdInline, mdTable, renderMarkdownBlocks, renderMarkdownSections, type Block, type Section } from './doc.js';
-import { attributionSummaryBlocks, headerBlocks, leaderboardBlocks, reportSections } from './sections.js';
+import { articleBlocks, attributionSummaryBlocks, headerBlocks, leaderboardBlocks, reportSections } from './sections.js';
+import { labSections } from './labs.js';
+import { scaleOutSection } from './scale-out.js';
 import { loadChartJs, renderHtmlPage } from './html.js';
 import { isResults, validateResults } from './schema.js';
 import { RESULTS_SCHEMA_VERSION, type Results } from './results.js';
@@ -121,11 +123,30 @@ export function renderSummary(results: Results, opts: SummaryOptions = {}): stri
     ' · ',
     link('results.json', `${prefix}results.json`),
   ]);
-  const sections: Section[] = [
-    { id: 'leaderboard', title: 'Leaderboard', blocks: [...leaderboardBlocks(a, `${prefix}README.md`), ...(bar ? [{ kind: 'chart', chartId: bar.id, svgFile: bar.file, alt: bar.title } as Block] : [])] },
-    { id: 'attribution', title: 'Where the cost comes from', blocks: attributionSummaryBlocks(a) },
-  ];
+  const kind = runKind(results);
+  let sections: Section[];
+  if (kind.startsWith('lab-')) sections = labSections(a, charts).filter((x) => x.id === 'lab');
+  else if (kind === 'scale-out') sections = [scaleOutSection(a, charts)!];
+  else {
+    sections = [
+      { id: 'leaderboard', title: 'Leaderboard', blocks: [...leaderboardBlocks(a, `${prefix}README.md`), ...(bar ? [{ kind: 'chart', chartId: bar.id, svgFile: bar.file, alt: bar.title } as Block] : [])] },
+      kind === 'article'
+        ? { id: 'article', title: "The article's method, side by side", blocks: articleBlocks(a) }
+        : { id: 'attribution', title: 'Where the cost comes from', blocks: attributionSummaryBlocks(a) },
+    ];
+  }
   return `${intro}\n\n${renderMarkdownSections(sections, { headingLevel: opts.headingLevel ?? 2, chartPrefix: prefix })}\n`;
+}
+
+/**
+ * What a run is, for publishing (results/published/<date>-<kind>/) and for the README block that shows it: `bench`,
+ * `article` (the article preset), `scale-out` (--instances), or `lab-<name>`.
+ */
+export function runKind(results: Results): string {
+  if (results.method.lab) return `lab-${results.method.lab.name}`;
+  if (results.method.scaleOut) return 'scale-out';
+  if (results.method.preset === 'article') return 'article';
+  return 'bench';
 }
 
 /** The full README.md of a run (charts linked as `chartPrefix + file`). */
@@ -251,7 +272,8 @@ export async function renderResultsIndex(resultsDir: string, runDir: string): Pr
     const an = analyze(r.results);
     const best = an.ranked[0];
     return [
-      mdInline([link(text(r.results.runId), `${prefixFor(rr)}README.md`)]) + (resolve(r.dir) === dir ? ' (published)' : ''),
+      mdInline([link(text(r.results.runId), `${prefixFor(rr)}README.md`)]) + (resolve(r.dir) === dir ? ' (shown above)' : ''),
+      runKind(r.results),
       text(r.results.startedAt),
       text(r.results.environment?.cpuModel),
       an.runtimes.join(', ') || '–',
@@ -263,8 +285,8 @@ export async function renderResultsIndex(resultsDir: string, runDir: string): Pr
     runRows.length === 0
       ? ''
       : [
-          '| Run | Started | CPU | Node | Combinations | Best |',
-          '| --- | --- | --- | --- | ---: | --- |',
+          '| Run | Kind | Started | CPU | Node | Combinations | Best |',
+          '| --- | --- | --- | --- | --- | ---: | --- |',
           ...runRows.map((r) => `| ${r.map((c, i) => (i === 0 ? c : c.replace(/\|/g, '\\|'))).join(' | ')} |`),
         ].join('\n');
   const md = [
