@@ -7,6 +7,11 @@
  * and writes the per-step figures as JSON to SUMMARY_PATH (see ./summary.ts). The same window rule and latency
  * definition as the embedded driver: a request counts when its response completes inside the step's measured
  * window; its latency is k6's blocked + connecting + duration (connection set-up included when it happens).
+ *
+ * Across several k6 processes (k6-operator, `--execution-segment`), each one only sees its share, so its summary
+ * and thresholds decide nothing: run them with ABORT_ON_FAIL=false and `--out json=FILE`, then
+ * `stackbench k6 merge FILE...` (../src/k6/merge.ts) judges every step from all runners' raw samples. The window
+ * marker each VU writes on entering a step carries the run's identity and this runner's segment for that merge.
  */
 import http from 'k6/http';
 import { sleep } from 'k6';
@@ -15,7 +20,7 @@ import { Counter, Gauge, Rate, Trend } from 'k6/metrics';
 import type { RefinedParams, ResponseType } from 'k6/http';
 import { appDurationMs } from '@stackbench/contract';
 import { createJourney, endpointOf, resolveScenario, runIterationSync, type ScenarioRequest, type ScenarioResponse, type UserState } from '../src/core/index.js';
-import { allStepMetricNames, buildOptions, planFromEnv } from '../src/k6/plan.js';
+import { allStepMetricNames, buildOptions, planFromEnv, RUN_TAG, runIdentity, SEGMENT_TAG } from '../src/k6/plan.js';
 import { renderText, summarize } from '../src/k6/summary.js';
 
 const plan = planFromEnv(__ENV);
@@ -73,6 +78,10 @@ for (const m of allStepMetricNames(plan)) {
   };
 }
 
+const RUN_IDENTITY = JSON.stringify(runIdentity(plan));
+/** Tags of the window marker, made on first use (exec.test is readable in VU code only, not in the init context). */
+let windowTags: Record<string, string> | null = null;
+
 /** This VU's current step: its metrics and measured window (read from exec.scenario once per step). */
 let current: { step: string; m: StepMetricObjects; measureFrom: number; endAt: number } | null = null;
 /** Whether each request of the current journey completed inside the window (outcomes are judged one call later). */
@@ -83,7 +92,9 @@ function enterStep(): NonNullable<typeof current> {
   if (current === null || current.step !== step) {
     const measureFrom = exec.scenario.startTime + Number(__ENV.STACKBENCH_WINDOW_OFFSET_MS || '0');
     current = { step, m: metrics[step]!, measureFrom, endAt: measureFrom + Number(__ENV.STACKBENCH_STEP_MS || '0') };
-    current.m.windowStart.add(measureFrom);
+    // One sample per VU and step: the merge counts them as the runner's users and reads the run's identity.
+    windowTags ||= { [RUN_TAG]: RUN_IDENTITY, [SEGMENT_TAG]: exec.test.options.executionSegment || '0:1' };
+    current.m.windowStart.add(measureFrom, windowTags);
   }
   return current;
 }

@@ -8,6 +8,8 @@
  * standalone multi-step run (ABORT_ON_FAIL, the default outside stackbench) adds a per-request error Rate and
  * per-step thresholds with `abortOnFail` + `delayAbortEval`, because k6 evaluates thresholds over the whole run, not
  * per stage (k6 issues 1136, 2379); `stackbench bench --driver k6` runs one step per k6 process and judges it itself.
+ * Several runners of one test (k6-operator, execution segments) must not abort on their own thresholds either: each
+ * sees only its share of the users, so ABORT_ON_FAIL=false, `--out json=FILE`, and `stackbench k6 merge` decides.
  */
 import type { Options, Scenario, Threshold as K6Threshold } from 'k6/options';
 import { DEFAULT_PRODUCT_COUNT, isLoopbackHost, LOOPBACK_RULE, rawHttpHost } from '@stackbench/contract';
@@ -274,6 +276,42 @@ export function buildOptions(plan: K6Plan): Options {
     // Bodies only where the journey reads them (those requests ask for responseType 'text').
     discardResponseBodies: true,
   } as Options;
+}
+
+/**
+ * What every runner of one distributed run shares: the script tags each step's window marker (`sb_<step>_win`, one
+ * sample per VU and step) with it, so that `stackbench k6 merge` can refuse files of different plans and knows the
+ * steps, loads, windows and threshold without the runners' environment.
+ */
+export interface K6RunIdentity {
+  model: LoadModel;
+  profile: ProfileName;
+  baseUrl: string;
+  names: string[];
+  productCount: number;
+  thinkMs: number;
+  threshold: string;
+  errorRate: string;
+  steps: Array<{ step: number; load: number; warmupSeconds: number; stepSeconds: number }>;
+}
+
+/** Tag of the window marker: the run identity as JSON. */
+export const RUN_TAG = 'sb_run';
+/** Tag of the window marker: this runner's k6 execution segment (`0:1/4`; `0:1` when k6 runs alone). */
+export const SEGMENT_TAG = 'sb_segment';
+
+export function runIdentity(plan: K6Plan): K6RunIdentity {
+  return {
+    model: plan.model,
+    profile: plan.profile,
+    baseUrl: plan.baseUrl,
+    names: plan.names.slice(),
+    productCount: plan.productCount,
+    thinkMs: plan.thinkMs,
+    threshold: plan.threshold.text,
+    errorRate: plan.errorRateLimit,
+    steps: plan.steps.map((s) => ({ step: s.step, load: s.load, warmupSeconds: s.warmupSeconds, stepSeconds: s.stepSeconds })),
+  };
 }
 
 /** Every metric name of a plan's steps, for the script to create in its init context. */

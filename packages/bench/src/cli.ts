@@ -4,13 +4,14 @@ type Command = { summary: string; load: () => Promise<{ run(args: string[]): Pro
 
 const COMMANDS: Record<string, Command> = {
   db: { summary: 'db up|down|reset [--products N]   the database (DATABASE_URL or embedded)', load: () => import('./commands/db.js') },
-  serve: { summary: 'serve --app A --store S --conn C [--pool-size N] [--port P] [--host H] [--runtime R] [--app-cpus N ...]', load: () => import('./commands/serve.js') },
+  serve: { summary: 'serve --app A --store S --conn C [--pool-size N] [--port P] [--host H] [--runtime R] [--instances N --lb cluster|nginx] [--app-cpus N ...]', load: () => import('./commands/serve.js') },
   verify: { summary: 'verify --url URL   run the contract suite against a running server', load: () => import('./commands/verify.js') },
   list: { summary: 'list   apps, stores and connection strategies', load: () => import('./commands/list.js') },
   bench: { summary: 'bench [--apps ...] [--stores ...] [--conn ...] [--profile P] ...   stepped load to the breakpoint', load: () => import('./commands/bench.js') },
   lab: { summary: 'lab eventloop|cpu|fanout|mixed|payload|cache [--apps ...] [--profile P] ...   the labs (stackbench lab --help)', load: () => import('./commands/lab.js') },
   report: { summary: 'report RUN_DIR   Markdown tables, SVG and HTML charts from results.json', load: () => import('./commands/report.js') },
   runtimes: { summary: 'runtimes install 20 22 24 | runtimes list   Node runtimes for the apps', load: () => import('./commands/runtimes.js') },
+  k6: { summary: 'k6 merge FILE... [--threshold T] [--max-error-rate R] [--out DIR]   merge the k6 runners\' JSON outputs of one stepped run', load: () => import('./commands/k6.js') },
 };
 
 function usage(): string {
