@@ -1,5 +1,5 @@
 import type { ConnectionStrategy } from '@stackbench/contract';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createServer } from 'node:net';
 import { appMainPath, type AppEntry } from './registry.js';
 import { CliError } from './cli-support.js';
@@ -16,8 +16,12 @@ export interface AppProcessOptions {
   host?: string;
   /** Node binary that runs the app (default: the Node running stackbench). */
   nodeBinary?: string;
-  /** Called with the pid right after spawning, before the app has loaded (e.g. to put it in its cgroup). */
-  onSpawn?: (pid: number) => void;
+  /**
+   * `cgroup.procs` files the process must be in from its first instruction (the envelope's app cgroup, one file per
+   * controller directory). Node sizes V8's heap from the memory limit of the cgroup it starts in: moved in after
+   * exec, it would keep the heap of an unconfined machine, a race that changed GC cost from run to run.
+   */
+  cgroupProcs?: string[];
   /** Extra environment for the app (lab routes, instances, profiling ...). */
   env?: Record<string, string>;
   /** Where the app's stdout/stderr go (default: kept in a small ring for error messages). */
@@ -37,6 +41,19 @@ export interface AppProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, then SIGKILL after a grace period. */
   stop(graceMs?: number): Promise<void>;
+}
+
+/** Exit code of the wrapper when it cannot join the cgroup (the app never started). */
+export const CGROUP_JOIN_FAILED = 97;
+
+/**
+ * Spawns `binary args` already inside the cgroups whose `cgroup.procs` files are given: a shell writes its own pid
+ * into each, then execs the binary (same pid), so the program never runs outside. Without files, a plain spawn.
+ */
+export function spawnInCgroup(binary: string, args: string[], procsFiles: string[], options: SpawnOptions): ChildProcess {
+  if (procsFiles.length === 0) return spawn(binary, args, options);
+  const script = 'for f in $STACKBENCH_CGROUP_PROCS; do echo $$ > "$f" || exit ' + CGROUP_JOIN_FAILED + '; done; unset STACKBENCH_CGROUP_PROCS; exec "$@"';
+  return spawn('/bin/sh', ['-c', script, 'sh', binary, ...args], { ...options, env: { ...(options.env ?? process.env), STACKBENCH_CGROUP_PROCS: procsFiles.join(' ') } });
 }
 
 export async function assertPortFree(port: number, host = '127.0.0.1'): Promise<void> {
@@ -69,7 +86,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
   const host = options.host ?? '127.0.0.1';
   const port = options.port === 0 ? await freePort(host) : options.port;
   await assertPortFree(port, host);
-  const child = spawn(options.nodeBinary ?? process.execPath, [appMainPath(options.app)], {
+  const child = spawnInCgroup(options.nodeBinary ?? process.execPath, [appMainPath(options.app)], options.cgroupProcs ?? [], {
     env: {
       ...process.env,
       DATABASE_URL: options.databaseUrl,
@@ -84,14 +101,6 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (options.onSpawn && child.pid) {
-    try {
-      options.onSpawn(child.pid);
-    } catch (err) {
-      child.kill('SIGKILL');
-      throw new Error(`could not confine ${options.app.name}: ${(err as Error).message}`);
-    }
-  }
   // Stopped with everything else on Ctrl-C, and signalled if stackbench itself exits.
   const unregister = [onShutdown(() => stop()), killOnExit(child.pid!)];
   const ring: string[] = [];

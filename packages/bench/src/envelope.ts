@@ -165,6 +165,11 @@ export class Cgroup {
     for (const dir of this.distinctDirs()) write(join(dir, 'cgroup.procs'), String(pid));
   }
 
+  /** Its `cgroup.procs` files, one per controller directory: where a pid is written to move a process in. */
+  procsFiles(): string[] {
+    return this.distinctDirs().map((dir) => join(dir, 'cgroup.procs'));
+  }
+
   /** Sets (or changes) its CPU quota in cores and its memory limit (null: none). */
   setLimits(cpus: number | null, memoryMiB: number | null): void {
     if (this.version === 1) {

@@ -109,6 +109,20 @@ describe('stackbench lab (end to end)', () => {
     expect(readFileSync(join(tmp, 'payload', 'README.md'), 'utf8')).toContain('cost vs cheapest at 10');
   }, 300_000);
 
+  it('--cpu-prof: one extra profiled step per point, its flame graph beside results.json', async () => {
+    const r = await lab('payload', 'payload-prof', ['--apps', 'fastify', '--stores', 'pg', '--rows', '100', '--variants', 'no-schema', '--cpu-prof']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const [point] = readResults(join(tmp, 'payload-prof')).combos;
+    expect(point!.lab!.point).toBe('no-schema rows=100');
+    expect(point!.profile!.load).toBe(2);
+    expect(existsSync(join(tmp, 'payload-prof', point!.profile!.flameGraph))).toBe(true);
+    // The profile lies inside the extra step's window; the planned steps stayed unprofiled.
+    expect(point!.profile!.profileWindow.startMs).toBeGreaterThanOrEqual(point!.profile!.stepWindow.startMs);
+    expect(point!.profile!.profileWindow.stopMs).toBeLessThanOrEqual(point!.profile!.stepWindow.endMs);
+    expect(point!.steps.map((s) => s.load)).toEqual([1, 2]);
+    expect(readFileSync(join(tmp, 'payload-prof', 'README.md'), 'utf8')).toContain('## Where the time goes');
+  }, 300_000);
+
   describeWithPart('redis', 'cache lab with a real Redis', () => {
     it('none, memory, redis and http: hit rates from the app, orders placed meanwhile, data audited', async () => {
       const r = await lab('cache', 'cache', ['--hot-products', '5', '--order-share', '20']);
@@ -127,6 +141,7 @@ describe('stackbench lab (end to end)', () => {
   it('bad input: an unknown lab, a flag of another lab, a value out of the route\'s range: one line, exit 1, nothing written', async () => {
     const out = join(tmp, 'bad');
     const cases: [string[], RegExp][] = [
+      [['lab'], /which lab\? stackbench lab <eventloop\|cpu\|fanout\|mixed\|payload\|cache> \[flags\]/],
       [['lab', 'nope'], /unknown lab "nope" \(known: eventloop, cpu, fanout, mixed, payload, cache\)/],
       [['lab', 'eventloop', '--rows', '10'], /--rows is not a flag of lab eventloop/],
       [['lab', 'payload', '--rows', '0,1001'], /--rows: rows must be an integer from 1 to 1000/],

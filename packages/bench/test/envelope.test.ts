@@ -6,6 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { exited, isAlive, runCli, STACKBENCH, startCli } from '@stackbench/test-support/cli';
 import { describeWithPart } from '@stackbench/test-support/optional';
 import { cgroupOf, CgroupEnvelope, findHierarchy, listStackbenchCgroups, processTree } from '../src/envelope.js';
+import { CGROUP_JOIN_FAILED, spawnInCgroup } from '../src/app-process.js';
 
 /**
  * The resource envelope on real cgroups: a process really confined (read from its own /proc/<pid>/cgroup and the
@@ -35,6 +36,32 @@ function runIdOf(pid: number): string | undefined {
 }
 
 describeWithPart('cgroups', 'the envelope on real cgroups', () => {
+  it('starts a process inside its cgroup, so Node sizes its heap for the memory limit (not for the machine)', async () => {
+    const envelope = CgroupEnvelope.create({ appCpus: null, appMemoryMiB: 256, dbCpus: null, dbMemoryMiB: null });
+    try {
+      const heapLimit = async (procs: string[]) => {
+        const child = spawnInCgroup(process.execPath, ['-e', 'console.log(require("v8").getHeapStatistics().heap_size_limit, require("fs").readFileSync("/proc/self/cgroup", "utf8").includes("/app"))'], procs, { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => (out += d));
+        await exited(child);
+        const [limit, inside] = out.trim().split(' ');
+        return { limitMiB: Number(limit) / 2 ** 20, inside: inside === 'true' };
+      };
+      const confined = await heapLimit(envelope.app.procsFiles());
+      const free = await heapLimit([]);
+      expect(confined.inside).toBe(true);
+      expect(free.inside).toBe(false);
+      // V8 sizes its default heap limit from the memory it may use: about the cgroup limit, against GiBs unconfined.
+      expect(confined.limitMiB).toBeLessThan(2 * 256);
+      expect(free.limitMiB).toBeGreaterThan(2 * confined.limitMiB);
+      // A cgroup that cannot be joined: the program never runs.
+      const refused = spawnInCgroup(process.execPath, ['-e', 'console.log("ran")'], ['/nonexistent/cgroup.procs'], { stdio: 'ignore' });
+      expect(await exited(refused)).toBe(CGROUP_JOIN_FAILED);
+    } finally {
+      envelope.remove();
+    }
+  });
+
   it('confines a process: its cgroup files say so, the quota holds, throttling is counted, and removal moves it out', async () => {
     const envelope = CgroupEnvelope.create({ appCpus: 0.3, appMemoryMiB: 256, dbCpus: 0.5, dbMemoryMiB: 512 });
     try {

@@ -166,14 +166,8 @@ export function analyzeProfile(profile: Profile, options: AnalyzeOptions = {}): 
 // ---------------------------------------------------------------------------------------------------------------
 // Summary for results.json
 
-export interface ProfileSummary {
-  totalMs: number;
-  busyMs: number;
-  idleMs: number;
-  /** Microseconds on the profiled process's monotonic clock: compare with the load step's window. */
-  window: { startUs: number; endUs: number; durationMs: number };
-  sampleCount: number;
-  sampleIntervalMs: number;
+/** The analysis's totals (rounded); its window is on the profiled process's monotonic clock, in microseconds. */
+export interface ProfileSummary extends Pick<ProfileAnalysis, 'totalMs' | 'busyMs' | 'idleMs' | 'window' | 'sampleCount' | 'sampleIntervalMs'> {
   categories: Array<{
     category: Category;
     ms: number;

@@ -692,8 +692,10 @@ function chartBlocks(charts: ChartSpec[], kinds: 'bar' | 'line'): Block[] {
 /** All sections of the full report, in order. */
 export function reportSections(a: Analysis, charts: ChartSpec[]): Section[] {
   if (a.results.method.lab) {
+    const profiled = a.combos.some((c) => c.rep?.profile);
     return [
       ...labSections(a, charts),
+      ...(profiled ? [{ id: 'profiles', title: 'Where the time goes', blocks: profileBlocks(a) }] : []),
       { id: 'not-measured', title: 'Not measured', blocks: notMeasuredBlocks(a) },
       { id: 'driver-bound-steps', title: 'Driver-bound steps', blocks: driverBoundBlocks(a) },
       { id: 'data-integrity', title: 'Data integrity', blocks: integrityBlocks(a) },

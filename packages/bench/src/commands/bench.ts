@@ -57,7 +57,7 @@ export function resourcesFor(envelope: CgroupEnvelope | null, db: DatabaseHandle
   else if (db.postmasterPid !== null) dbReader = processTreeReader(db.postmasterPid);
   const dbSampler = dbReader ? new UsageSampler(dbReader) : null;
   return {
-    confineApp: (pid) => envelope?.app.addPid(pid),
+    appCgroupProcs: envelope?.app.procsFiles() ?? [],
     // CPU: under the envelope the app's cgroup (exactly the app and its workers, exited ones included), otherwise its
     // process tree. Memory: the processes' resident set from /proc either way (a cgroup counts only the pages charged
     // to it, not the shared ones a process maps, so its figure would not compare with an unconfined run).

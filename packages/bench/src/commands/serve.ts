@@ -92,7 +92,7 @@ export async function run(args: string[]): Promise<number> {
       databaseUrl: db.url,
       port,
       nodeBinary: runtime.binary,
-      onSpawn: (pid) => envelope?.app.addPid(pid),
+      cgroupProcs: envelope?.app.procsFiles() ?? [],
       onOutput: (line) => console.error(`[${values.app}] ${line}`),
     }, scale, nginxDir);
     console.log(`serving ${values.app} + ${values.store} (${values.conn}${values.conn === 'pool' ? `, ${poolSize}` : ''}${scale ? `; ${scaleLabel(scale)}` : ''}) on Node ${runtime.version} at ${app.url}`);

@@ -1,7 +1,7 @@
 import type { ConnectionStrategy } from '@stackbench/contract';
 import { PROFILE_NAMES } from '@stackbench/loadtests';
 import { cpus } from 'node:os';
-import { CliError, listFlag, parseFlags } from '../cli-support.js';
+import { CliError, intFlag, listFlag, parseFlags } from '../cli-support.js';
 import {
   assertBuilt,
   BENCH_OPTIONS,
@@ -39,8 +39,8 @@ export interface LabConfig extends BenchConfig {
   };
 }
 
-/** bench's flags that make sense for a lab (no --model: labs run closed-model users; no --preset, --cpu-prof). */
-const SHARED = ['apps', 'stores', 'conn', 'runtime', 'engine', 'driver', 'profile', 'threshold', 'max-error-rate', 'think-ms', 'pool-size', 'products', 'steps', 'step-seconds', 'warmup-seconds', 'envelope', 'app-cpus', 'app-memory', 'db-cpus', 'db-memory', 'cpu-layout', 'instances', 'lb', 'instance-budget', 'out', 'help'] as const;
+/** bench's flags that make sense for a lab (no --model: labs run closed-model users; no --preset, no --repeats). */
+const SHARED = ['apps', 'stores', 'conn', 'runtime', 'engine', 'driver', 'profile', 'threshold', 'max-error-rate', 'think-ms', 'pool-size', 'products', 'steps', 'step-seconds', 'warmup-seconds', 'envelope', 'app-cpus', 'app-memory', 'db-cpus', 'db-memory', 'cpu-layout', 'instances', 'lb', 'instance-budget', 'cpu-prof', 'cpu-prof-load', 'out', 'help'] as const;
 
 const LAB_OPTIONS = {
   ...Object.fromEntries(SHARED.map((k) => [k, BENCH_OPTIONS[k]])),
@@ -71,6 +71,7 @@ flags shared with bench (see stackbench bench --help)
   --apps --stores --conn --runtime --engine --profile --threshold --max-error-rate --think-ms --pool-size --products
   --steps (the loads) --step-seconds --warmup-seconds --envelope --app-cpus --app-memory --db-cpus --db-memory
   --cpu-layout --instances --lb --instance-budget --out
+  --cpu-prof [--cpu-prof-load N]: one extra step per point at the top load (or N) with the app's CPU profiler on
   defaults: the probe app (${registry().probe}) on ${registry().baseline.store} + ${registry().baseline.conn} (payload: every app and every store
   that is not a variant); cpu and fanout give the app every core (--app-cpus), the others the envelope's default`;
 }
@@ -91,8 +92,9 @@ function labSelection(lab: LabDefinition, values: BenchValues) {
  */
 export async function parseLabArgs(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<LabConfig | 'help'> {
   const [name, ...rest] = args;
-  if (name === undefined || name === '--help' || name === '-h') return 'help';
-  const lab = findLab(name);
+  if (name === '--help' || name === '-h') return 'help';
+  // The lab's name comes first: `stackbench lab --profile smoke` has none.
+  const lab = findLab(name?.startsWith('-') ? undefined : name);
   const parsed = parseFlags(rest, LAB_OPTIONS).values as Record<string, string | boolean | undefined>;
   if (parsed.help) return 'help';
   const foreign = allLabFlags().filter((f) => parsed[f] !== undefined && !(f in lab.flags));
@@ -116,6 +118,8 @@ export async function parseLabArgs(args: string[], env: NodeJS.ProcessEnv = proc
   const { outDir, defaultOut } = parseOutDir(values.out, env);
 
   const scaleOut = parseScaleOut(values);
+  const cpuProfileLoad = intFlag(values['cpu-prof-load'], 'cpu-prof-load', 1, 100_000);
+  if (scaleOut && (values['cpu-prof'] || cpuProfileLoad !== undefined)) throw new CliError('--cpu-prof profiles one process: leave out --instances');
   const groups: LabGroupRun[] = [];
   for (const runtime of runtimes) {
     for (const c of combinations) {
@@ -138,7 +142,7 @@ export async function parseLabArgs(args: string[], env: NodeJS.ProcessEnv = proc
     ...methodFields(method),
     envelope,
     preset: null,
-    cpuProfile: null,
+    cpuProfile: values['cpu-prof'] || cpuProfileLoad !== undefined ? { load: cpuProfileLoad ?? null } : null,
     outDir,
     defaultOut,
     cpuLayout: values['cpu-layout'] as CpuLayoutMode,

@@ -13,6 +13,7 @@ import {
   finishInstances,
   firstLine,
   LIMITS,
+  profileStep,
   methodOf,
   resetPhase,
   slug,
@@ -118,6 +119,14 @@ async function runPoint(s: ComboRunState, app: AppTarget, point: LabPointPlan, c
       if (s.exitedEarly) break;
       brokeOff = `step ${i + 1} (${load} users): ${firstLine(err)}`;
       break;
+    }
+  }
+  if (config.cpuProfile && !brokeOff && !s.exitedEarly) {
+    try {
+      await profileStep(s, app, combo, config.cpuProfile.load ?? Math.max(...config.lab.loads), point.scenario, point.point);
+    } catch (err) {
+      s.checkInterrupted();
+      if (!s.exitedEarly) notes.push(`profile failed: ${firstLine(err)}`);
     }
   }
   combo.steps = [...s.steps].sort((a, b) => a.load - b.load);

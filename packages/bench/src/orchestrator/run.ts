@@ -44,8 +44,8 @@ export const LIMITS = {
 
 /** How the app and PostgreSQL are confined and read: a cgroup each under the envelope, /proc otherwise. */
 export interface Resources {
-  /** Puts a freshly spawned app process into its share of the machine (no-op without an envelope). */
-  confineApp(pid: number): void;
+  /** The app cgroup's `cgroup.procs` files: app processes start inside them (none without an envelope). */
+  appCgroupProcs: string[];
   /** Reads the app's usage (a cgroup, or the processes and their children); `children`: count their memory too. */
   appReader(pids: number[], children: boolean): UsageReader;
   /** Scale-out: sizes the app's budget for this many instances (each: N budgets; shared: one). */
@@ -292,7 +292,7 @@ export async function startPhase(s: ComboRunState): Promise<AppTarget> {
       databaseUrl: ctx.databaseUrl,
       port: 0,
       nodeBinary: run.runtime.binary,
-      onSpawn: (pid) => ctx.resources.confineApp(pid),
+      cgroupProcs: ctx.resources.appCgroupProcs,
       onOutput: (line) => s.log(line),
       startTimeoutMs: LIMITS.appStartMs,
       env: { ...run.env, ...(s.profileDir ? { STACKBENCH_CPU_PROF_DIR: s.profileDir } : {}) },
@@ -420,12 +420,21 @@ export async function stepPhase(s: ComboRunState, app: AppProcess, planned: Plan
  * stay unprofiled; the extra step is not part of the plan (its figures show the profiler's overhead).
  */
 async function profilePhase(s: ComboRunState, app: AppProcess): Promise<void> {
-  const { ctx, combo } = s;
-  const load = ctx.config.cpuProfile!.load ?? combo.breakpoint?.load ?? null;
+  const load = s.ctx.config.cpuProfile!.load ?? s.combo.breakpoint?.load ?? null;
   if (load === null) {
     s.notes.push('not profiled: no breakpoint (give --cpu-prof-load)');
     return;
   }
+  await profileStep(s, app, s.combo, load);
+}
+
+/**
+ * One extra step at `load` (of `scenario`, default the commerce journey) with the app's profiler on for its measured
+ * window; the profile and its flame graph go to the run's profiles/ directory and `combo.profile`. Labs call it per
+ * point (`suffix` names the point's files).
+ */
+export async function profileStep(s: ComboRunState, app: AppProcess, combo: Combo, load: number, scenario?: ScenarioSpec, suffix = ''): Promise<void> {
+  const { ctx } = s;
   const profile = ctx.config.profile;
   const planned: PlannedStep = { index: s.steps.length, model: ctx.config.model, load, phase: 'growth', warmupSeconds: profile.warmupSeconds, stepSeconds: profile.stepSeconds };
   const signal = () => app.child.kill('SIGUSR2');
@@ -433,12 +442,12 @@ async function profilePhase(s: ComboRunState, app: AppProcess): Promise<void> {
   const written = started.then(() => app.waitForLine(/^cpu profile (written|failed)/, 60_000 + planned.stepSeconds * 1000));
   written.catch(() => undefined);
   ctx.progress.note(`profile: one extra step at ${load} with the CPU profiler on ...`);
-  const { step, window } = await stepPhase(s, app, planned, { onWindowStart: signal, onWindowEnd: signal });
+  const { step, window } = await stepPhase(s, app, planned, { onWindowStart: signal, onWindowEnd: signal }, scenario);
   const line = await written;
   if (!line.startsWith('cpu profile written')) throw new Error(line);
   const dir = join(ctx.config.outDir, 'profiles');
   mkdirSync(dir, { recursive: true });
-  const base = `${combo.app}-${combo.store}-${combo.conn}-node${combo.runtime}-r${combo.repeat}`.replace(/[^\w.-]+/g, '_');
+  const base = `${combo.app}-${combo.store}-${combo.conn}-node${combo.runtime}-r${combo.repeat}${suffix ? `-${suffix}` : ''}`.replace(/[^\w.-]+/g, '_');
   const file = join(dir, `${base}.cpuprofile`);
   const meta = JSON.parse(readFileSync(join(s.profileDir!, `${app.pid}.meta.json`), 'utf8')) as { startedAtMs: number; stoppedAtMs: number };
   renameSync(join(s.profileDir!, `${app.pid}.cpuprofile`), file);
