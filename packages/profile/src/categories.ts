@@ -81,6 +81,7 @@ const express = (role?: string): PackageRule => ({ category: 'framework', partOf
 const nest = (role?: string): PackageRule => ({ category: 'framework', partOf: 'NestJS', ...(role ? { role } : {}) });
 const typeorm = (role?: string): PackageRule => ({ category: 'orm', partOf: 'TypeORM', ...(role ? { role } : {}) });
 const pg = (role?: string): PackageRule => ({ category: 'pg-driver', partOf: 'node-postgres', ...(role ? { role } : {}) });
+const lab = (role: string): PackageRule => ({ category: 'app', partOf: 'stackbench', role });
 const shared = (usedBy: Product[], role?: string): PackageRule => ({ category: 'caller', usedBy, ...(role ? { role } : {}) });
 
 /**
@@ -273,6 +274,17 @@ export const PACKAGE_RULES: Readonly<Record<string, PackageRule>> = {
   tslib: shared(['NestJS', 'TypeORM']),
   'reflect-metadata': shared(['NestJS', 'TypeORM']),
   split2: shared(['node-postgres', 'Fastify']),
+
+  // What the labs (@stackbench/lab) bring into every app: their time is the lab's, so it counts as the project's.
+  ioredis: lab('Redis client (cache lab)'),
+  'cluster-key-slot': lab('Redis client (cache lab)'),
+  denque: lab('Redis client (cache lab)'),
+  'redis-errors': lab('Redis client (cache lab)'),
+  'standard-as-callback': lab('Redis client (cache lab)'),
+  'lru-cache': lab('in-process cache (cache lab)'),
+  piscina: lab('worker pool (cpu lab)'),
+  '@napi-rs/*': lab('worker pool (cpu lab)'),
+  undici: lab('HTTP client (fan-out lab)'),
 
   // The project itself, when reached through node_modules (workspace links without symlink resolution).
   '@stackbench/*': { category: 'app', partOf: 'stackbench' },

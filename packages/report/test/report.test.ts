@@ -731,8 +731,10 @@ describe('files', () => {
     expect(md).toContain('![Breakpoint: most virtual users with p95 < 100 ms](2026-05-01-new/breakpoints.svg)');
     expect(existsSync(join(root, '2026-05-01-new', 'breakpoints.svg'))).toBe(true);
     const runs = parseMdTable(md, '## All runs');
-    expect(runs.rows.map((x) => x[0])).toEqual(['[2026-05-01-new](2026-05-01-new/README.md) (published)', '[2026-04-01-old](2026-04-01-old/README.md)']);
-    expect(runs.rows[0]![5]).toBe('fastify / pg / pool / 24.11.0 (150 users)');
+    expect(runs.rows.map((x) => x[0])).toEqual(['[2026-05-01-new](2026-05-01-new/README.md) (shown above)', '[2026-04-01-old](2026-04-01-old/README.md)']);
+    expect(runs.headers).toEqual(['Run', 'Kind', 'Started', 'CPU', 'Node', 'Combinations', 'Best']);
+    expect(runs.rows[0]![1]).toBe('bench');
+    expect(runs.rows[0]![6]).toBe('fastify / pg / pool / 24.11.0 (150 users)');
     expect(rowOf(parseMdTable(md, '## Leaderboard'), 'fastify / pg / pool / 24.11.0', 1)['Breakpoint users']).toBe('150 (1.50x)');
     expect(md).not.toMatch(BAD);
   });
