@@ -18,7 +18,9 @@ import { listStackbenchCgroups, processTree } from '../src/envelope.js';
 
 const ENVELOPE_ARGS = probePart('cgroups').available ? [] : ['--envelope', 'none'];
 const homes: string[] = [];
-let portBase = 56000 + (process.pid % 500) * 2;
+// Below Linux's ephemeral range (32768-60999): a port the kernel hands to another test's client or server cannot
+// collide with the PostgreSQL port a run is told to take.
+let portBase = 24000 + (process.pid % 1000) * 8;
 
 function home(): { dir: string; env: NodeJS.ProcessEnv } {
   const dir = mkdtempSync(join(tmpdir(), 'stackbench-faults-'));

@@ -136,7 +136,7 @@ describeWithPart('cgroups', 'the envelope on real cgroups', () => {
     afterAll(() => rmSync(home, { recursive: true, force: true }));
 
     it('confines the app and PostgreSQL while it serves, and removes every cgroup on Ctrl-C', async () => {
-      const env = { STACKBENCH_HOME: home, STACKBENCH_PG_PORT: String(55500 + (process.pid % 400)), DATABASE_URL: '' };
+      const env = { STACKBENCH_HOME: home, STACKBENCH_PG_PORT: String(23000 + (process.pid % 1000)) /* below the ephemeral range */, DATABASE_URL: '' };
       const { child, output } = await startCli(['serve', '--app', 'fastify', '--port', '0', '--app-cpus', '0.5', '--db-cpus', '1'], env, /verify it:/, 120_000);
       try {
         expect(output()).toMatch(/envelope: app 0\.5 CPU \/ 512 MiB, PostgreSQL 1 CPU \/ 1024 MiB \(cgroup-v[12]/);

@@ -168,6 +168,17 @@ export function firstOverByEndpoint(c: ComboSummary, limitMs: number): { name: s
   return names.map((name) => ({ name, load: steps(c).find((s) => (endpointLatency(s, name, 'p95') ?? 0) >= limitMs)?.load ?? null }));
 }
 
+/** Which class breaks first; classes crossing at the same step are a tie, told apart only by their p95 there. */
+function firstToBreak(c: ComboSummary, broke: { name: string; load: number | null }[]): string {
+  if (!broke.length) return '.';
+  const together = broke.filter((f) => f.load === broke[0]!.load);
+  if (together.length === 1) return `. ${broke[0]!.name} breaks first.`;
+  const step = steps(c).find((s) => s.load === broke[0]!.load);
+  const p95 = (name: string) => (step ? (endpointLatency(step, name, 'p95') ?? 0) : 0);
+  const worst = [...together].sort((x, y) => p95(y.name) - p95(x.name))[0]!;
+  return `. ${together.map((f) => f.name).join(', ')} cross the line in the same step (${broke[0]!.load} users): no class breaks first at this resolution; the highest p95 there is ${worst.name}'s (${fmtMs(p95(worst.name))} ms).`;
+}
+
 function mixedFindings(a: Analysis): Paragraph[] {
   const limit = a.threshold.ms;
   return a.combos.map((c) => {
@@ -177,7 +188,7 @@ function mixedFindings(a: Analysis): Paragraph[] {
       strong(stackLabel(c)),
       `: p95 per class first at or over ${fmtMs(limit)} ms — `,
       firsts.map((f) => `${f.name} ${f.load === null ? 'never (up to ' + top(a) + ' users)' : `at ${f.load} users`}`).join(', '),
-      broke.length ? `. ${broke[0]!.name} breaks first.` : '.',
+      firstToBreak(c, broke),
     ];
   });
 }

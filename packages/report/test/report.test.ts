@@ -822,3 +822,24 @@ describe('queries per request, profiles, and the evidence behind each ratio', ()
     expect(plain).not.toMatch(/round trips/);
   });
 });
+
+describe('lab findings', () => {
+  // A published mixed-lab run (fastify, Node 20): every class crossed the line in the same step (64 users).
+  const mixed = (): Results => JSON.parse(readFileSync(new URL('./fixtures/lab-mixed.json', import.meta.url), 'utf8')) as Results;
+
+  it('calls classes that cross the line in the same step a tie, not "X breaks first"', () => {
+    const md = renderReadme(mixed());
+    expect(md).toContain('simple at 64 users, wait at 64 users, db at 64 users, heavy at 64 users');
+    expect(md).toMatch(/simple, wait, db, heavy cross the line in the same step \(64 users\): no class breaks first at this resolution; the highest p95 there is (wait|db|heavy)'s/);
+    expect(md).not.toMatch(/(simple|wait|db|heavy) breaks first/);
+  });
+
+  it('names the class that broke first when it crossed a step before the others', () => {
+    const r = mixed();
+    const at16 = r.combos[0]!.steps.find((s) => s.load === 16)!;
+    at16.endpoints!.heavy!.latencyMs.p95 = 180;
+    const md = renderReadme(r);
+    expect(md).toContain('heavy at 16 users');
+    expect(md).toContain('heavy breaks first.');
+  });
+});
