@@ -170,7 +170,13 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     };
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`${options.app.name} exited (${signal ?? `code ${code}`}) before listening:\n${output()}`));
+      reject(
+        new Error(
+          code === CGROUP_JOIN_FAILED
+            ? `could not confine ${options.app.name}: its process could not join the app cgroup (${(options.cgroupProcs ?? []).join(', ')})`
+            : `${options.app.name} exited (${signal ?? `code ${code}`}) before listening:\n${output()}`,
+        ),
+      );
     });
   });
   onLine = () => undefined;

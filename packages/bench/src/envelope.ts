@@ -162,7 +162,7 @@ export class Cgroup {
   }
 
   addPid(pid: number): void {
-    for (const dir of this.distinctDirs()) write(join(dir, 'cgroup.procs'), String(pid));
+    for (const file of this.procsFiles()) write(file, String(pid));
   }
 
   /** Its `cgroup.procs` files, one per controller directory: where a pid is written to move a process in. */

@@ -82,13 +82,13 @@ async function cacheCounters(url: string, instances: number): Promise<Map<number
   return seen;
 }
 
-/** One point: every load of the lab, in order, on the group's running app. */
 /**
  * The first point after an app starts warms up three times longer: a lab point may be a single step, and a cold app
  * (V8 compiling the ORM's and the framework's hot paths, inside the same CPU quota) measured ~40 % slower there.
  */
-export const FIRST_POINT_WARMUP_FACTOR = 3;
+const FIRST_POINT_WARMUP_FACTOR = 3;
 
+/** One point: every load of the lab, in order, on the group's running app. */
 async function runPoint(s: ComboRunState, app: AppTarget, point: LabPointPlan, ctx: LabContext, services: LabServices, firstAfterStart: boolean): Promise<Combo> {
   const { config, progress } = ctx;
   const combo: Combo = { ...structuredClone(s.combo), status: 'failed', steps: [], breakpoint: null, cost: null };
