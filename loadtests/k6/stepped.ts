@@ -34,14 +34,19 @@ const TIMEOUT_ERROR_CODE = 1050; // k6: "request timeout"
 const PARAMS: Record<string, RefinedParams<ResponseType>> = {};
 /** The request's parameters: made once per endpoint and body need (headers of their own, like If-None-Match, aside). */
 function paramsFor(request: ScenarioRequest): RefinedParams<ResponseType> {
-  const headers: Record<string, string> = request.body !== undefined ? { 'Content-Type': 'application/json' } : {};
-  if (request.headers) {
-    for (const k in request.headers) headers[k] = request.headers[k]!;
-    return { tags: { name: request.name }, timeout: plan.requestTimeoutMs, headers, responseType: request.needsBody ? 'text' : 'none' } as RefinedParams<ResponseType>;
+  if (request.headers) return makeParams(request, request.headers);
+  const key = `${request.name}|${request.needsBody ? 1 : 0}|${request.body !== undefined ? 1 : 0}`;
+  return (PARAMS[key] ||= makeParams(request, undefined));
+}
+function makeParams(request: ScenarioRequest, extra: Record<string, string> | undefined): RefinedParams<ResponseType> {
+  const params = { tags: { name: request.name }, timeout: plan.requestTimeoutMs, responseType: request.needsBody ? 'text' : 'none' } as RefinedParams<ResponseType>;
+  // No headers object where there is none to send: k6 converts every params key on every request.
+  if (request.body !== undefined || extra) {
+    const headers: Record<string, string> = request.body !== undefined ? { 'Content-Type': 'application/json' } : {};
+    if (extra) for (const k in extra) headers[k] = extra[k]!;
+    params.headers = headers;
   }
-  const key = `${request.name}|${request.needsBody ? 1 : 0}`;
-  // Bodies only where the journey reads them.
-  return (PARAMS[key] ||= { tags: { name: request.name }, timeout: plan.requestTimeoutMs, headers, responseType: request.needsBody ? 'text' : 'none' } as RefinedParams<ResponseType>);
+  return params;
 }
 /** This VU's memory across iterations (the cache journey's ETags). */
 const userState: UserState = {};
@@ -84,8 +89,10 @@ let windowTags: Record<string, string> | null = null;
 
 /** This VU's current step: its metrics and measured window (read from exec.scenario once per step). */
 let current: { step: string; m: StepMetricObjects; measureFrom: number; endAt: number } | null = null;
-/** Whether each request of the current journey completed inside the window (outcomes are judged one call later). */
-let measuredFlags: boolean[] = [];
+/** Whether the journey's last request completed inside the window (its outcome is judged one call later). */
+let lastMeasured = false;
+/** The same for each request of the journey: standalone runs only, for the per-request error Rate. */
+let measuredFlags: boolean[] | null = null;
 
 function enterStep(): NonNullable<typeof current> {
   const step = __ENV.STACKBENCH_STEP || '1';
@@ -105,23 +112,32 @@ function send(request: ScenarioRequest): ScenarioResponse {
   const res = request.method === 'POST' ? http.post(plan.baseUrl + request.path, request.body || '', params) : http.get(plan.baseUrl + request.path, params);
   const done = Date.now();
   const measured = done >= c.measureFrom && done < c.endAt;
-  measuredFlags.push(measured);
-  if (res.status === 0) {
+  lastMeasured = measured;
+  if (measuredFlags) measuredFlags.push(measured);
+  // Each field of k6's response is read through reflection: read each one once.
+  const status = res.status;
+  if (status === 0) {
     const error = res.error_code === TIMEOUT_ERROR_CODE ? 'timeout' : 'connection';
     if (measured) {
       if (error === 'connection') c.m.noResponse[request.name]!.add(1);
-      else addLatency(c.m, request.name, res.timings.blocked + res.timings.connecting + res.timings.duration);
+      else addLatency(c.m, request.name, latencyOf(res.timings));
     }
     return { status: 0, error };
   }
+  const headers = measured || request.wantsEtag ? res.headers : null;
   if (measured) {
-    addLatency(c.m, endpointOf(request, res.status), res.timings.blocked + res.timings.connecting + res.timings.duration);
-    const server = appDurationMs(res.headers['Server-Timing']);
+    addLatency(c.m, endpointOf(request, status), latencyOf(res.timings));
+    const server = appDurationMs(headers!['Server-Timing']);
     if (server !== undefined) c.m.server.add(server);
   }
-  const response: ScenarioResponse = request.needsBody ? { status: res.status, body: res.body as string } : { status: res.status };
-  if (request.wantsEtag && res.headers['Etag']) response.etag = res.headers['Etag'];
+  const response: ScenarioResponse = request.needsBody ? { status, body: res.body as string } : { status };
+  if (request.wantsEtag && headers!['Etag']) response.etag = headers!['Etag'];
   return response;
+}
+
+/** Connection set-up counted, as in the embedded driver (read the timings object once: each read converts it). */
+function latencyOf(t: { blocked: number; connecting: number; duration: number }): number {
+  return t.blocked + t.connecting + t.duration;
 }
 
 function addLatency(m: StepMetricObjects, name: string, ms: number): void {
@@ -141,16 +157,17 @@ const HOOKS = { shouldContinue: beforeWindowEnds };
 
 export default function (): void {
   const c = enterStep();
-  measuredFlags = [];
+  lastMeasured = false;
+  measuredFlags = c.m.errorRate ? [] : null;
   const outcomes = runIterationSync(scenario, Math.random, send, pause, HOOKS, createJourney(plan.scenario, scenario, Math.random, userState)).outcomes;
   // A journey stops at its first error, so only its last outcome can be one.
   const lastIndex = outcomes.length - 1;
   const last = outcomes[lastIndex];
-  if (last && !last.ok && measuredFlags[lastIndex]) {
+  if (last && !last.ok && lastMeasured) {
     c.m.endpointErrors[last.name]!.add(1);
     c.m.errorKinds[last.errorKind || 'status']!.add(1);
   }
-  if (c.m.errorRate) {
+  if (c.m.errorRate && measuredFlags) {
     for (let i = 0; i < outcomes.length; i++) if (measuredFlags[i]) c.m.errorRate.add(!outcomes[i]!.ok);
   }
 }

@@ -13,7 +13,7 @@ export * from './measurement.js';
 export * from './usage.js';
 export * from './engines/engine.js';
 export { nodeEngine, runNodeStep } from './engines/node-driver.js';
-export { findK6Script, k6Args, k6Engine, k6StepEnv, stepRunFromK6Summary, K6_SCRIPT, type K6EngineOptions } from './engines/k6-runner.js';
+export { findK6Script, k6Args, k6Engine, k6Processors, k6StepEnv, stepRunFromK6Summary, K6_SCRIPT, type K6EngineOptions } from './engines/k6-runner.js';
 export { LatencyHistogram } from './engines/histogram.js';
 export { summarize as summarizeK6, renderText as renderK6Text, type K6RunSummary, type K6StepSummary } from './k6/summary.js';
 export { planFromEnv as k6PlanFromEnv, buildOptions as k6Options, stepMetrics as k6StepMetrics, type K6Plan, type K6RunIdentity } from './k6/plan.js';

@@ -84,4 +84,23 @@ describe('driver-bound rule', () => {
     expect(node.reasons[0]).toMatch(/of its 1 core$/);
     expect(k6Judged.reasons[0]).toMatch(/of the 1 cores app and database left$/);
   });
+
+  describe('under an envelope: the share it leaves the generator', () => {
+    // 2 cores, app quota 0.5 and PostgreSQL quota 1: the generator's share is 0.5 cores.
+    const twoCores = { machineCores: 2, appCpuPct: 48, dbCpuPct: 38, envelopeShareCores: 0.5 };
+    it('marks k6 above its share although app + database + k6 stay under the machine (the measured fastify case)', () => {
+      const j = judgeDriver(k6({ ...twoCores, parallelism: 2, driverCpuPct: 70 }));
+      expect(j.bound).toBe(true);
+      expect(j.reasons).toEqual(['load generator CPU 0.7 cores > the 0.5 cores the envelope leaves it (it took CPU the app and PostgreSQL were sized to have)']);
+    });
+    it('leaves a generator at or under its share alone, and both engines are judged alike', () => {
+      expect(judgeDriver(k6({ ...twoCores, parallelism: 2, driverCpuPct: 50 })).bound).toBe(false);
+      expect(judgeDriver(embedded({ ...twoCores, driverCpuPct: 27 })).bound).toBe(false);
+      expect(judgeDriver(embedded({ ...twoCores, driverCpuPct: 61 })).reasons).toEqual([expect.stringMatching(/^load generator CPU 0\.61 cores > the 0\.5 cores the envelope leaves it/)]);
+    });
+    it('does not apply without an envelope share', () => {
+      expect(judgeDriver(k6({ ...twoCores, parallelism: 2, driverCpuPct: 70, envelopeShareCores: null })).bound).toBe(false);
+      expect(judgeDriver(k6({ ...twoCores, parallelism: 2, driverCpuPct: 70, envelopeShareCores: undefined })).bound).toBe(false);
+    });
+  });
 });

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   DEFAULT_THRESHOLD,
   k6Args,
   k6Engine,
+  k6Processors,
   k6StepEnv,
   LOAD_MODELS,
   parseThreshold,
@@ -288,6 +289,22 @@ describe('k6 plan from the environment', () => {
   });
 });
 
+describe('k6 Go processors (k6Processors)', () => {
+  it('runs k6 with the envelope share rounded up when that is fewer than its CPUs, and says so as its parallelism', () => {
+    expect(k6Processors({ cpus: 2, goMaxProcs: 1 }, {})).toEqual({ parallelism: 1, env: { GOMAXPROCS: '1' } });
+    expect(k6Processors({ cpus: 16, goMaxProcs: 14.5 }, {})).toEqual({ parallelism: 15, env: { GOMAXPROCS: '15' } });
+  });
+  it('leaves Go alone without a share, or when the share is every CPU', () => {
+    expect(k6Processors({ cpus: 2 }, {})).toEqual({ parallelism: 2, env: {} });
+    expect(k6Processors({ cpus: 2, goMaxProcs: 2 }, {})).toEqual({ parallelism: 2, env: {} });
+  });
+  it('lets a GOMAXPROCS in the environment win (k6 inherits it), capped by the CPUs it may use', () => {
+    expect(k6Processors({ cpus: 4, goMaxProcs: 1 }, { GOMAXPROCS: '3' })).toEqual({ parallelism: 3, env: {} });
+    expect(k6Processors({ cpus: 2 }, { GOMAXPROCS: '8' })).toEqual({ parallelism: 2, env: {} });
+    expect(k6Processors({ cpus: 2, goMaxProcs: 1 }, { GOMAXPROCS: 'lots' })).toEqual({ parallelism: 1, env: { GOMAXPROCS: '1' } });
+  });
+});
+
 describe('k6 summary (handleSummary data -> StepMeasurement minus driver)', () => {
   const plan = planFromEnv({ BASE_URL: 'http://127.0.0.1:3000', STEPS: '4,8,16', STEP_SECONDS: '10', WARMUP_SECONDS: '1', INITIAL_WARMUP_SECONDS: '2' });
   const trend = (p95: number, count: number) => ({
@@ -530,6 +547,32 @@ describeWithPart('k6', 'real k6 against a loopback app', (k6) => {
     expect(app.connectionsAccepted()).toBe(2);
     expect(app.counts.list - app.counts.order_view).toBeGreaterThanOrEqual(0);
     expect(app.counts.list - app.counts.order_view).toBeLessThanOrEqual(2);
+  }, 60_000);
+
+  it('k6Engine with goMaxProcs: k6 runs with that many Go processors (read from its /proc environ) and reports it as its parallelism', async () => {
+    app = await startLoopbackApp({ clock: Date.now });
+    const seen: string[] = [];
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+          if (!/^\d+$/.test(pid)) continue;
+          const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+          if (!cmdline.startsWith(`${k6.path}\0run`)) continue;
+          const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+          seen.push(environ.split('\0').find((v) => v.startsWith('GOMAXPROCS=')) ?? 'unset');
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const oneProcessor = k6Engine({ binary: k6.path, script: bundlePath, profile: 'smoke', threshold: DEFAULT_THRESHOLD, cpus: 4, goMaxProcs: 1 });
+    const result = await oneProcessor.runStep(stepRequest({ durationMs: 1_000 }));
+    polling = false;
+    await poll;
+    expect(result.measurement.requests).toBeGreaterThan(0);
+    expect(result.measurement.driver.parallelism).toBe(process.env.GOMAXPROCS ? Math.min(Number(process.env.GOMAXPROCS), 4) : 1);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(new Set(seen)).toEqual(new Set([process.env.GOMAXPROCS ? `GOMAXPROCS=${process.env.GOMAXPROCS}` : 'GOMAXPROCS=1']));
   }, 60_000);
 
   it('k6Engine: errors by kind as the server caused them (500: status, dropped connection: connection, no answer: timeout)', async () => {

@@ -5,7 +5,7 @@ import {
   REQUEST_NAMES,
   UserIteration,
   leadingId,
-  pageItemIds,
+  pageItemId,
   resolveScenario,
   runIterationSync,
   seededRandom,
@@ -42,21 +42,27 @@ describe('resolveScenario', () => {
   });
 });
 
-describe('body scanners (pageItemIds, leadingId) on the apps\' compact JSON', () => {
+describe('body scanners (pageItemId, leadingId) on the apps\' compact JSON', () => {
   it('read every id of a real-shaped page, whatever its size and cursor', () => {
     const ids = Array.from({ length: 20 }, (_, i) => 4711 + i);
-    expect(pageItemIds(pageJson(ids, 4730))).toEqual(ids);
-    expect(pageItemIds(pageJson([6]))).toEqual([6]);
-    expect(pageItemIds(pageJson([]))).toEqual([]);
+    expect(ids.map((_, k) => pageItemId(pageJson(ids, 4730), k))).toEqual(ids);
+    expect(pageItemId(pageJson([6]), 0)).toBe(6);
+    expect(pageItemId(pageJson([]), 0)).toBeNull();
     // The scanners agree with JSON.parse on the bodies the apps send.
     const body = pageJson([10, 11, 12], 12);
-    expect(pageItemIds(body)).toEqual((JSON.parse(body) as { items: Array<{ id: number }> }).items.map((p) => p.id));
+    expect([0, 1, 2].map((k) => pageItemId(body, k))).toEqual((JSON.parse(body) as { items: Array<{ id: number }> }).items.map((p) => p.id));
+  });
+
+  it('go round a page shorter than the index asked for (the last page of a catalog)', () => {
+    const body = pageJson([10, 11, 12], 12);
+    expect([3, 4, 5, 19].map((k) => pageItemId(body, k))).toEqual([10, 11, 12, 11]);
+    expect(pageItemId(pageJson([6]), 19)).toBe(6);
   });
 
   it('are not fooled by names that contain the key: JSON escapes their quotes', () => {
     const tricky = JSON.stringify({ id: 7, name: '{"id":99} "quoted" ünïcödé', priceCents: 1, stock: 1, sold: 0 });
     const body = `{"items":[${tricky},${productJson(8)}],"nextAfter":null}`;
-    expect(pageItemIds(body)).toEqual([7, 8]);
+    expect([0, 1].map((k) => pageItemId(body, k))).toEqual([7, 8]);
   });
 
   it('read the leading id of an order (and of any resource body)', () => {
@@ -78,7 +84,7 @@ describe('body scanners (pageItemIds, leadingId) on the apps\' compact JSON', ()
       '{ "items": [ { "id": 7 } ] }',
       ' {"items":[{"id":7}]}',
     ];
-    for (const body of notPages) expect(pageItemIds(body), String(body)).toEqual([]);
+    for (const body of notPages) expect(pageItemId(body, 0), String(body)).toBeNull();
     const notOrders = [undefined, '', '"nope"', '{"error":{"code":"not_found"}}', '{"productId":7,"id":3}', '{"ID":3}', '{ "id": 3 }'];
     for (const body of notOrders) expect(leadingId(body), String(body)).toBeNaN();
   });
@@ -86,11 +92,11 @@ describe('body scanners (pageItemIds, leadingId) on the apps\' compact JSON', ()
   it('give NaN for an id that is not a plain integer: string, negative, empty, fraction, exponent, truncated', () => {
     for (const id of ['"7"', '-3', '', '12.5', '1e3', 'null']) {
       expect(leadingId(`{"id":${id},"productId":7}`), id).toBeNaN();
-      expect(pageItemIds(`{"items":[{"id":${id},"name":"x"}],"nextAfter":null}`), id).toEqual([NaN]);
+      expect(pageItemId(`{"items":[{"id":${id},"name":"x"}],"nextAfter":null}`, 0), id).toBeNaN();
     }
     // A body cut short after the digits: the number may have been longer.
     expect(leadingId('{"id":12')).toBeNaN();
-    expect(pageItemIds('{"items":[{"id":12')).toEqual([NaN]);
+    expect(pageItemId('{"items":[{"id":12', 0)).toBeNaN();
   });
 });
 

@@ -6,6 +6,12 @@
  * threads on every CPU it may use), and no more than what the app and PostgreSQL left of the machine in that window.
  * It is bound when it used >= 90 % of that capacity, or (embedded driver) when its event loop was late by >= 10 ms
  * at p99: every millisecond of lateness is added to the latencies it measures.
+ *
+ * Under a resource envelope the generator is also marked when it used more than the share the envelope leaves it
+ * (machine − the app's and PostgreSQL's CPU quotas): the quotas cap the app and the database but do not reserve their
+ * CPU, so a generator above its share takes cores they were sized to have. Measured on 2 cores: k6 at ~0.7 of a core
+ * (share 0.5) left fastify's app 13 % more CPU per request and 0.82x the peak rps, while app + database + k6 stayed
+ * under the machine's 2 cores — invisible to the capacity rule above.
  */
 export const DRIVER_BOUND_LIMITS = { cpuShareOfCapacity: 0.9, eventLoopDelayP99Ms: 10, minCapacityCores: 0.1 } as const;
 
@@ -21,6 +27,8 @@ export interface DriverWindow {
   /** What the app and the database used in the same window, % of one core (null when not sampled). */
   appCpuPct: number | null;
   dbCpuPct: number | null;
+  /** Cores the envelope leaves the generator (machine − app and database CPU quotas); null without one. */
+  envelopeShareCores?: number | null;
 }
 
 export interface DriverJudgement {
@@ -42,6 +50,10 @@ export function judgeDriver(w: DriverWindow): DriverJudgement {
   if (usedCores >= DRIVER_BOUND_LIMITS.cpuShareOfCapacity * capacityCores) {
     const limit = w.parallelism <= left ? `its ${w.parallelism} core${w.parallelism === 1 ? '' : 's'}` : `the ${r2(left)} cores app and database left`;
     reasons.push(`load generator CPU ${r2(usedCores)} cores >= ${DRIVER_BOUND_LIMITS.cpuShareOfCapacity * 100} % of ${limit}`);
+  }
+  const share = w.envelopeShareCores ?? null;
+  if (share !== null && usedCores > share) {
+    reasons.push(`load generator CPU ${r2(usedCores)} cores > the ${r2(share)} cores the envelope leaves it (it took CPU the app and PostgreSQL were sized to have)`);
   }
   if (w.eventLoopDelayP99Ms !== null && w.eventLoopDelayP99Ms >= DRIVER_BOUND_LIMITS.eventLoopDelayP99Ms) {
     reasons.push(`driver event-loop delay p99 ${r2(w.eventLoopDelayP99Ms)} ms >= ${DRIVER_BOUND_LIMITS.eventLoopDelayP99Ms} ms`);

@@ -34,6 +34,24 @@ export interface K6EngineOptions {
   threshold: Pick<Threshold, 'text' | 'errorRate'>;
   /** CPUs k6 may run on (its Go scheduler uses all of them): its parallelism. */
   cpus: number;
+  /**
+   * Go processors for k6 (GOMAXPROCS) when it should use fewer than `cpus`: the share of the machine a resource
+   * envelope leaves the generator, rounded up. Go (before 1.25) sizes its scheduler to every CPU whatever the share;
+   * on 2 cores k6 then spent ~250 µs of CPU per request, ~170 µs with one processor (handing goroutines between
+   * threads costs wake-ups). A GOMAXPROCS in the environment wins.
+   */
+  goMaxProcs?: number;
+}
+
+/** The Go processors k6 runs with: the environment's GOMAXPROCS, else the engine's choice, else every CPU given. */
+export function k6Processors(options: Pick<K6EngineOptions, 'cpus' | 'goMaxProcs'>, env: NodeJS.ProcessEnv = process.env): { parallelism: number; env: Record<string, string> } {
+  const fromEnv = Number(env.GOMAXPROCS);
+  if (Number.isInteger(fromEnv) && fromEnv >= 1) return { parallelism: Math.min(fromEnv, Math.max(1, options.cpus)), env: {} };
+  if (options.goMaxProcs !== undefined && options.goMaxProcs >= 1 && options.goMaxProcs < options.cpus) {
+    const n = Math.ceil(options.goMaxProcs);
+    return { parallelism: n, env: { GOMAXPROCS: String(n) } };
+  }
+  return { parallelism: Math.max(1, options.cpus), env: {} };
 }
 
 /** The script's environment for one step (see loadtests/k6/plan.ts planFromEnv). */
@@ -78,16 +96,17 @@ export function stepRunFromK6Summary(summary: unknown, step: Pick<StepRequest, '
 }
 
 export function k6Engine(options: K6EngineOptions): LoadEngine {
+  const processors = k6Processors(options);
   return {
     name: 'k6',
-    parallelism: Math.max(1, options.cpus),
+    parallelism: processors.parallelism,
     async runStep(step: StepRequest): Promise<StepRun> {
       const dir = mkdtempSync(join(tmpdir(), 'stackbench-k6-'));
       const summaryPath = join(dir, 'summary.json');
       try {
         const child = spawn(options.binary, k6Args(options.script, k6StepEnv(step, options, summaryPath)), {
           stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, K6_NO_USAGE_REPORT: 'true' },
+          env: { ...process.env, ...processors.env, K6_NO_USAGE_REPORT: 'true' },
         });
         const ring: string[] = [];
         const collect = (chunk: Buffer) => {
@@ -120,7 +139,7 @@ export function k6Engine(options: K6EngineOptions): LoadEngine {
         if (!existsSync(summaryPath)) throw new Error(`k6 exited (${exit.signal ?? `code ${exit.code}`}) without a summary: ${ring.slice(-5).join(' | ')}`);
         const run = stepRunFromK6Summary(JSON.parse(readFileSync(summaryPath, 'utf8')), step);
         const usage = sampler?.windowUpToExit(run.window.startMs, run.window.endMs) ?? null;
-        const driver = { engine: 'k6' as const, cpuPct: usage ? Math.round(usage.cpuPct * 10) / 10 : 0, parallelism: Math.max(1, options.cpus), eventLoopDelayP99Ms: null };
+        const driver = { engine: 'k6' as const, cpuPct: usage ? Math.round(usage.cpuPct * 10) / 10 : 0, parallelism: processors.parallelism, eventLoopDelayP99Ms: null };
         return { ...run, measurement: { ...run.measurement, driver } };
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -113,6 +113,26 @@ describe('toStep', () => {
     expect(resourceUse(window(1, 50, 0), 0)!.cpuUsPerRequest).toBeNull();
   });
 
+  it('marks a generator above the share the envelope leaves it, from the resources of the run', () => {
+    // k6 at 0.7 of a core, app 0.5 and database 0.3: 1.5 of 2 cores, under the capacity rule, over the 0.5 share.
+    const k6Step = (share: number | null) =>
+      toStep({ ...run, measurement: { ...run.measurement, driver: { engine: 'k6', cpuPct: 70, parallelism: 1, eventLoopDelayP99Ms: null } } }, { index: 0, phase: 'growth' }, { config, resources: { ...resources, generatorShareCores: () => share } }, window(2, 80, null), window(1.2, null, null));
+    expect(k6Step(0.5)).toMatchObject({ driverBound: true, driverBoundReasons: [expect.stringMatching(/^load generator CPU 0\.7 cores > the 0\.5 cores the envelope leaves it/)] });
+    expect(k6Step(null)).toMatchObject({ driverBound: false, driverBoundReasons: [] });
+  });
+
+  it('gives k6 the CPUs the envelope leaves the generator, rounded up, at least one', async () => {
+    const { envelopeGeneratorCpus } = await import('../src/commands/bench.js');
+    const envelope = { appCpus: 0.5, appMemoryMiB: 512, dbCpus: 1, dbMemoryMiB: 1024 };
+    expect(envelopeGeneratorCpus({ envelope, scaleOut: null }, { allowed: [0, 1] })).toBe(1);
+    expect(envelopeGeneratorCpus({ envelope, scaleOut: null }, { allowed: [...Array(16).keys()] })).toBe(15);
+    expect(envelopeGeneratorCpus({ envelope: { ...envelope, appCpus: 1 }, scaleOut: null }, { allowed: [0, 1, 2, 3] })).toBe(2);
+    // Three instances with a budget each overcommit 2 cores: still one processor for the generator.
+    expect(envelopeGeneratorCpus({ envelope, scaleOut: { counts: [1, 3], balancers: ['cluster'], budget: 'each' } }, { allowed: [0, 1] })).toBe(1);
+    expect(envelopeGeneratorCpus({ envelope: null, scaleOut: null }, { allowed: [0, 1] })).toBeUndefined();
+    expect(envelopeGeneratorCpus({ envelope: { ...envelope, appCpus: null }, scaleOut: null }, { allowed: [0, 1] })).toBeUndefined();
+  });
+
   it('reads the breakpoint from its passing step, and the cost at costAt or the highest passing load below it', () => {
     const s = (load: number, passed: boolean, order: number): Step => ({ ...step, load, passed, order, app: { ...step.app!, cpuUsPerRequest: load * 10 } });
     const steps = [s(1, true, 1), s(2, true, 2), s(4, true, 3), s(8, false, 4), s(6, true, 5)];

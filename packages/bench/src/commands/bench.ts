@@ -1,5 +1,5 @@
 import { describeUrl, onShutdown, resolveDatabase, type DatabaseHandle } from '@stackbench/db';
-import { k6Engine, nodeEngine, processReader, processTreeReader, UsageSampler, type LoadEngine, type UsageReader } from '@stackbench/loadtests';
+import { DRIVER_BOUND_LIMITS, k6Engine, nodeEngine, processReader, processTreeReader, UsageSampler, type LoadEngine, type UsageReader } from '@stackbench/loadtests';
 import type { Combo, Envelope, Environment } from '@stackbench/report';
 import { execFile } from 'node:child_process';
 import { CliError } from '../cli-support.js';
@@ -56,6 +56,7 @@ export function resourcesFor(envelope: CgroupEnvelope | null, db: DatabaseHandle
   if (envelope && db.postmasterPid !== null) dbReader = envelope.db.reader(false);
   else if (db.postmasterPid !== null) dbReader = processTreeReader(db.postmasterPid);
   const dbSampler = dbReader ? new UsageSampler(dbReader) : null;
+  let appBudgets = 1;
   return {
     appCgroupProcs: envelope?.app.procsFiles() ?? [],
     // CPU: under the envelope the app's cgroup (exactly the app and its workers, exited ones included), otherwise its
@@ -65,8 +66,16 @@ export function resourcesFor(envelope: CgroupEnvelope | null, db: DatabaseHandle
     appInstances: (count) => {
       if (!envelope) return;
       const n = budget === 'each' ? count : 1;
+      appBudgets = n;
       const r = envelope.request;
       envelope.app.setLimits(r.appCpus === null ? null : r.appCpus * n, r.appMemoryMiB === null ? null : r.appMemoryMiB * n);
+    },
+    generatorShareCores: () => {
+      // Only where both quotas exist (the database confined: the embedded one), and only when they leave something.
+      const r = envelope?.request;
+      if (!r || r.appCpus === null || r.dbCpus === null || db.postmasterPid === null) return null;
+      const share = layout.allowed.length - r.appCpus * appBudgets - r.dbCpus;
+      return share >= DRIVER_BOUND_LIMITS.minCapacityCores ? Math.round(share * 100) / 100 : null;
     },
     db: dbSampler?.available ? dbSampler.start() : null,
     machineCores: layout.allowed.length,
@@ -124,7 +133,19 @@ function engineFor(config: BenchConfig, layout: CpuLayout): LoadEngine {
     profile: config.profile.name,
     threshold: config.threshold,
     cpus: layout.mode === 'pinned' ? 1 : layout.allowed.length,
+    goMaxProcs: envelopeGeneratorCpus(config, layout),
   });
+}
+
+/**
+ * The CPUs the envelope leaves the load generator (machine − app and PostgreSQL quotas, at least 1), or undefined
+ * without quotas. Scale-out with a budget per instance counts every instance's budget.
+ */
+export function envelopeGeneratorCpus(config: Pick<BenchConfig, 'envelope' | 'scaleOut'>, layout: Pick<CpuLayout, 'allowed'>): number | undefined {
+  const r = config.envelope;
+  if (!r || r.appCpus === null || r.dbCpus === null) return undefined;
+  const instances = config.scaleOut?.budget === 'each' ? Math.max(...config.scaleOut.counts) : 1;
+  return Math.max(1, Math.ceil(layout.allowed.length - r.appCpus * instances - r.dbCpus - 1e-9));
 }
 
 async function k6Version(binary: string): Promise<string> {

@@ -54,6 +54,8 @@ export interface Resources {
   db: UsageSampler | null;
   /** CPUs this run may use. */
   machineCores: number;
+  /** Cores the envelope leaves the load generator now (machine − app and database quotas), null without one. */
+  generatorShareCores?: () => number | null;
   /** Whether pg_stat_statements can count each stack's SQL (null), or why not. */
   sqlCensus: string | null;
 }
@@ -150,6 +152,7 @@ export function toStep(run: StepRun, planned: Pick<PlannedStep, 'index' | 'phase
     machineCores: ctx.resources.machineCores,
     appCpuPct: app?.cpuPct ?? null,
     dbCpuPct: db?.cpuPct ?? null,
+    envelopeShareCores: ctx.resources.generatorShareCores?.() ?? null,
   });
   return {
     ...m,
