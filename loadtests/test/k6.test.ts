@@ -559,6 +559,9 @@ describeWithPart('k6', 'real k6 against a loopback app', (k6) => {
           if (!/^\d+$/.test(pid)) continue;
           const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
           if (!cmdline.startsWith(`${k6.path}\0run`)) continue;
+          // Only the k6 this test started (other test files run k6 at the same time).
+          const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+          if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
           const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
           seen.push(environ.split('\0').find((v) => v.startsWith('GOMAXPROCS=')) ?? 'unset');
         }
