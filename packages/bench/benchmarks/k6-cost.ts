@@ -1,7 +1,7 @@
 /**
- * What k6 itself costs per request (not a test): the project's k6 script against a bare `http.get` loop and a
- * hand-written four-request journey with no bookkeeping, all on the same trivial server (contract-shaped bodies, no
- * database), plus the embedded driver for reference.
+ * What k6 itself costs per request (not a test): the project's k6 script against a bare `http.get` loop, a
+ * hand-written four-request journey with no bookkeeping and the same with the step's three samples per request, all
+ * on the same trivial server (contract-shaped bodies, no database), plus the embedded driver for reference.
  *
  *   npm run bench:k6-cost -w @stackbench/bench [-- --vus 16 --rounds 2]
  *
@@ -47,6 +47,32 @@ export default function () {
 export function handleSummary() { return {}; }
 `;
 
+/**
+ * The same hand-written journey plus what a step records per request in the project's script (latency, latency per
+ * endpoint, server time: three samples): what the bookkeeping costs, apart from the shared journey code.
+ */
+const MINIMAL_WITH_SAMPLES = MINIMAL_JOURNEY.replace(
+  "import http from 'k6/http';",
+  `import http from 'k6/http';
+import { Trend } from 'k6/metrics';
+const latency = new Trend('sb_lat', true);
+const server = new Trend('sb_srv', true);
+const perEndpoint = { list: new Trend('sb_lat_list', true), product: new Trend('sb_lat_product', true), order: new Trend('sb_lat_order', true), order_view: new Trend('sb_lat_order_view', true) };
+function record(res, name) {
+  const t = res.timings;
+  const ms = t.blocked + t.connecting + t.duration;
+  latency.add(ms);
+  perEndpoint[name].add(ms);
+  const timing = res.headers['Server-Timing'];
+  if (timing) server.add(Number(timing.slice(8)));
+  return res;
+}`,
+)
+  .replace("const list = http.get(__ENV.BASE_URL + '/products?limit=20&after=' + (5 + Math.floor(Math.random() * 9000)), LIST);", "const list = record(http.get(__ENV.BASE_URL + '/products?limit=20&after=' + (5 + Math.floor(Math.random() * 9000)), LIST), 'list');")
+  .replace("http.get(__ENV.BASE_URL + '/products/' + id, PRODUCT);", "record(http.get(__ENV.BASE_URL + '/products/' + id, PRODUCT), 'product');")
+  .replace("const order = http.post(__ENV.BASE_URL + '/orders', JSON.stringify({ productId: id, quantity: 1 }), ORDER);", "const order = record(http.post(__ENV.BASE_URL + '/orders', JSON.stringify({ productId: id, quantity: 1 }), ORDER), 'order');")
+  .replace("http.get(__ENV.BASE_URL + '/orders/' + (Number(String(order.body).slice(6, 14).replace(/[^0-9]/g, '')) || 1), ORDER_VIEW);", "record(http.get(__ENV.BASE_URL + '/orders/' + (Number(String(order.body).slice(6, 14).replace(/[^0-9]/g, '')) || 1), ORDER_VIEW), 'order_view');");
+
 interface K6Run {
   cpuSeconds: number;
   requests: number;
@@ -84,9 +110,12 @@ async function main(): Promise<number> {
   try {
     writeFileSync(join(tmp, 'bare.js'), BARE);
     writeFileSync(join(tmp, 'minimal.js'), MINIMAL_JOURNEY);
+    if (MINIMAL_WITH_SAMPLES.split('record(').length !== 6) throw new Error('k6-cost: the sampled journey lost a request');
+    writeFileSync(join(tmp, 'minimal-samples.js'), MINIMAL_WITH_SAMPLES);
     const scripts: Array<{ name: string; file: string; env: (seconds: number) => Record<string, string> }> = [
       { name: 'bare http.get loop', file: join(tmp, 'bare.js'), env: (s) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(s) }) },
       { name: 'hand-written 4-request journey', file: join(tmp, 'minimal.js'), env: (s) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(s) }) },
+      { name: 'the same + the step\'s 3 samples per request', file: join(tmp, 'minimal-samples.js'), env: (s) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(s) }) },
       {
         name: 'stackbench script (dist/k6/stepped.js)',
         file: script,
