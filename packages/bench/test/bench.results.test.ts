@@ -122,8 +122,12 @@ describe('toStep', () => {
   });
 
   it('gives k6 the CPUs the envelope leaves the generator, rounded up, at least one', async () => {
-    const { envelopeGeneratorCpus } = await import('../src/commands/bench.js');
+    const { envelopeGeneratorCpus, envelopeShareCores } = await import('../src/commands/bench.js');
     const envelope = { appCpus: 0.5, appMemoryMiB: 512, dbCpus: 1, dbMemoryMiB: 1024 };
+    // The share the driver-bound rule judges against, and what the processors are rounded up from.
+    expect(envelopeShareCores(envelope, 2, 1)).toBe(0.5);
+    expect(envelopeShareCores(envelope, 2, 3)).toBe(-0.5);
+    expect(envelopeShareCores({ ...envelope, dbCpus: null }, 2, 1)).toBeNull();
     expect(envelopeGeneratorCpus({ envelope, scaleOut: null }, { allowed: [0, 1] })).toBe(1);
     expect(envelopeGeneratorCpus({ envelope, scaleOut: null }, { allowed: [...Array(16).keys()] })).toBe(15);
     expect(envelopeGeneratorCpus({ envelope: { ...envelope, appCpus: 1 }, scaleOut: null }, { allowed: [0, 1, 2, 3] })).toBe(2);

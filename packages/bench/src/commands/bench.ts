@@ -71,11 +71,9 @@ export function resourcesFor(envelope: CgroupEnvelope | null, db: DatabaseHandle
       envelope.app.setLimits(r.appCpus === null ? null : r.appCpus * n, r.appMemoryMiB === null ? null : r.appMemoryMiB * n);
     },
     generatorShareCores: () => {
-      // Only where both quotas exist (the database confined: the embedded one), and only when they leave something.
-      const r = envelope?.request;
-      if (!r || r.appCpus === null || r.dbCpus === null || db.postmasterPid === null) return null;
-      const share = layout.allowed.length - r.appCpus * appBudgets - r.dbCpus;
-      return share >= DRIVER_BOUND_LIMITS.minCapacityCores ? Math.round(share * 100) / 100 : null;
+      // Only where the database is confined (the embedded one), and only when the quotas leave something.
+      const share = db.postmasterPid === null ? null : envelopeShareCores(envelope?.request ?? null, layout.allowed.length, appBudgets);
+      return share !== null && share >= DRIVER_BOUND_LIMITS.minCapacityCores ? share : null;
     },
     db: dbSampler?.available ? dbSampler.start() : null,
     machineCores: layout.allowed.length,
@@ -142,10 +140,15 @@ function engineFor(config: BenchConfig, layout: CpuLayout): LoadEngine {
  * without quotas. Scale-out with a budget per instance counts every instance's budget.
  */
 export function envelopeGeneratorCpus(config: Pick<BenchConfig, 'envelope' | 'scaleOut'>, layout: Pick<CpuLayout, 'allowed'>): number | undefined {
-  const r = config.envelope;
-  if (!r || r.appCpus === null || r.dbCpus === null) return undefined;
-  const instances = config.scaleOut?.budget === 'each' ? Math.max(...config.scaleOut.counts) : 1;
-  return Math.max(1, Math.ceil(layout.allowed.length - r.appCpus * instances - r.dbCpus - 1e-9));
+  const budgets = config.scaleOut?.budget === 'each' ? Math.max(...config.scaleOut.counts) : 1;
+  const share = envelopeShareCores(config.envelope, layout.allowed.length, budgets);
+  return share === null ? undefined : Math.max(1, Math.ceil(share - 1e-9));
+}
+
+/** Cores the envelope leaves the load generator: the machine's minus the app's budgets and PostgreSQL's quota; null without both quotas. */
+export function envelopeShareCores(request: EnvelopeRequest | null, cores: number, appBudgets: number): number | null {
+  if (!request || request.appCpus === null || request.dbCpus === null) return null;
+  return Math.round((cores - request.appCpus * appBudgets - request.dbCpus) * 100) / 100;
 }
 
 async function k6Version(binary: string): Promise<string> {
