@@ -9,9 +9,9 @@
  *
  * Under a resource envelope the generator is also marked when it used more than the share the envelope leaves it
  * (machine − the app's and PostgreSQL's CPU quotas): the quotas cap the app and the database but do not reserve their
- * CPU, so a generator above its share takes cores they were sized to have. Measured on 2 cores: k6 at ~0.7 of a core
- * (share 0.5) left fastify's app 13 % more CPU per request and 0.82x the peak rps, while app + database + k6 stayed
- * under the machine's 2 cores — invisible to the capacity rule above.
+ * CPU, so a generator above its share takes cores they were sized to have. Measured on 2 cores: with k6 at 0.5-0.75
+ * of a core (share 0.5), fastify + pg served 0.82-0.88x the embedded driver's peak rps while app + database + k6
+ * stayed under the machine's 2 cores — invisible to the capacity rule above.
  */
 export const DRIVER_BOUND_LIMITS = { cpuShareOfCapacity: 0.9, eventLoopDelayP99Ms: 10, minCapacityCores: 0.1 } as const;
 
