@@ -1,7 +1,8 @@
 /**
  * What k6 itself costs per request (not a test): the project's k6 script against a bare `http.get` loop, a
- * hand-written four-request journey with no bookkeeping and the same with the step's three samples per request, all
- * on the same trivial server (contract-shaped bodies, no database), plus the embedded driver for reference.
+ * hand-written four-request journey with no bookkeeping, the same with the step's three samples per request, and
+ * that with the step's measured window too (the floor of any script that records what a step records), all on the
+ * same trivial server (contract-shaped bodies, no database), plus the embedded driver for reference.
  *
  *   npm run bench:k6-cost -w @stackbench/bench [-- --vus 16 --rounds 2]
  *
@@ -31,40 +32,67 @@ export function handleSummary() { return {}; }
  * is named (k6 otherwise tags every sample with its URL, and the random ids make a time series per request: measured
  * at ~2x the cost of the bare loop without names).
  */
-const MINIMAL_JOURNEY = handWrittenJourney('function record(res) { return res; }');
+const MINIMAL_JOURNEY = handWrittenJourney('function record(res) { return res; }\nfunction proceed() { return true; }');
 
-/**
- * The same journey plus what a step records per request in the project's script (latency, latency per endpoint,
- * server time: three samples): what the bookkeeping costs, apart from the shared journey code.
- */
-const MINIMAL_WITH_SAMPLES = handWrittenJourney(`import { Trend } from 'k6/metrics';
+/** What a step records per request in the project's script: latency, latency per endpoint, server time. */
+const SAMPLES = `import { Trend } from 'k6/metrics';
 const latency = new Trend('sb_lat', true);
 const server = new Trend('sb_srv', true);
 const perEndpoint = { list: new Trend('sb_lat_list', true), product: new Trend('sb_lat_product', true), order: new Trend('sb_lat_order', true), order_view: new Trend('sb_lat_order_view', true) };
-function record(res, name) {
+function addSamples(res, name) {
   const t = res.timings;
   const ms = t.blocked + t.connecting + t.duration;
   latency.add(ms);
   perEndpoint[name].add(ms);
   const timing = res.headers['Server-Timing'];
   if (timing) server.add(Number(timing.slice(8)));
+}`;
+
+/** The same journey plus the step's three samples per request: what they cost, apart from the shared journey code. */
+const MINIMAL_WITH_SAMPLES = handWrittenJourney(`${SAMPLES}
+function record(res, name) { addSamples(res, name); return res; }
+function proceed() { return true; }`);
+
+/**
+ * The samples plus the step's measured window, as the project's script keeps it: no request started after the
+ * window, samples only for responses completed inside it (a clock read before and after each request). What any
+ * script recording a step's figures costs at least, however it were written.
+ */
+const MINIMAL_WITH_WINDOW = handWrittenJourney(`${SAMPLES}
+import exec from 'k6/execution';
+let measureFrom = 0;
+let endAt = 0;
+function record(res, name) {
+  const done = Date.now();
+  if (done >= measureFrom && done < endAt) addSamples(res, name);
   return res;
+}
+function proceed() {
+  if (endAt === 0) {
+    measureFrom = exec.scenario.startTime + 1000;
+    endAt = measureFrom + Number(__ENV.SECONDS) * 1000;
+  }
+  return Date.now() < endAt;
 }`);
 
-/** The journey written once, each response passed through `record` (a no-op call in the plain version). */
-function handWrittenJourney(record: string): string {
+/** The journey written once: each response passed through `record`, `proceed()` asked before each request. */
+function handWrittenJourney(hooks: string): string {
   return `import http from 'k6/http';
-${record}
+${hooks}
 export const options = { scenarios: { s: { executor: 'constant-vus', vus: Number(__ENV.VUS), duration: __ENV.SECONDS + 's' } }, discardResponseBodies: true };
 const LIST = { responseType: 'text', tags: { name: 'list' } };
 const PRODUCT = { tags: { name: 'product' } };
 const ORDER = { headers: { 'Content-Type': 'application/json' }, responseType: 'text', tags: { name: 'order' } };
 const ORDER_VIEW = { tags: { name: 'order_view' } };
 export default function () {
+  if (!proceed()) return;
   const list = record(http.get(__ENV.BASE_URL + '/products?limit=20&after=' + (5 + Math.floor(Math.random() * 9000)), LIST), 'list');
   const id = Number(String(list.body).slice(16, 22).replace(/[^0-9]/g, '')) || 6;
+  if (!proceed()) return;
   record(http.get(__ENV.BASE_URL + '/products/' + id, PRODUCT), 'product');
+  if (!proceed()) return;
   const order = record(http.post(__ENV.BASE_URL + '/orders', JSON.stringify({ productId: id, quantity: 1 }), ORDER), 'order');
+  if (!proceed()) return;
   record(http.get(__ENV.BASE_URL + '/orders/' + (Number(String(order.body).slice(6, 14).replace(/[^0-9]/g, '')) || 1), ORDER_VIEW), 'order_view');
 }
 export function handleSummary() { return {}; }
@@ -109,10 +137,12 @@ async function main(): Promise<number> {
     writeFileSync(join(tmp, 'bare.js'), BARE);
     writeFileSync(join(tmp, 'minimal.js'), MINIMAL_JOURNEY);
     writeFileSync(join(tmp, 'minimal-samples.js'), MINIMAL_WITH_SAMPLES);
+    writeFileSync(join(tmp, 'minimal-window.js'), MINIMAL_WITH_WINDOW);
     const scripts: Array<{ name: string; file: string; env: (seconds: number) => Record<string, string> }> = [
       { name: 'bare http.get loop', file: join(tmp, 'bare.js'), env: (s) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(s) }) },
       { name: 'hand-written 4-request journey', file: join(tmp, 'minimal.js'), env: (s) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(s) }) },
       { name: 'the same + the step\'s 3 samples per request', file: join(tmp, 'minimal-samples.js'), env: (s) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(s) }) },
+      { name: 'the same + the step\'s measured window', file: join(tmp, 'minimal-window.js'), env: (s) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(s) }) },
       {
         name: 'stackbench script (dist/k6/stepped.js)',
         file: script,
