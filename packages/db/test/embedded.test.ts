@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { embeddedDataDir, embeddedPasswordFile, startEmbeddedPostgres, withDatabase, type DatabaseHandle } from '../src/index.js';
 
 const LEGACY_PASSWORD = 'stackbench';
@@ -87,7 +87,20 @@ describe('the embedded superuser password', () => {
 
   it('is random, saved with mode 0600, and the old fixed password no longer logs in', async () => {
     port = await freePort();
-    const db = await start(home, port);
+    // A temporary directory of this test's own: other test files start embedded servers at the same time, and their
+    // initdb folders in the shared one are not this server's. 0755: the postgres user reads the password file there.
+    const privateTmp = mkdtempSync(join(tmpdir(), 'stackbench-test-tmp-'));
+    chmodSync(privateTmp, 0o755);
+    onTestFinished(() => rmSync(privateTmp, { recursive: true, force: true }));
+    const sharedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = privateTmp;
+    let db: DatabaseHandle;
+    try {
+      db = await start(home, port);
+    } finally {
+      if (sharedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = sharedTmp;
+    }
     const file = embeddedPasswordFile(home);
     expect(lstatSync(file).mode & 0o777).toBe(0o600);
     const password = readFileSync(file, 'utf8').trim();
@@ -96,7 +109,7 @@ describe('the embedded superuser password', () => {
     expect(await login(db.serverUrl, password)).toBe('ok');
     expect(await login(db.serverUrl, LEGACY_PASSWORD)).toBe('28P01');
     // initdb's password file lived in a private folder that is gone.
-    expect(readdirSync(tmpdir()).filter((name) => name.startsWith('stackbench-initdb-'))).toEqual([]);
+    expect(readdirSync(privateTmp).filter((name) => name.startsWith('stackbench-initdb-'))).toEqual([]);
   });
 
   it('loads pg_stat_statements, tracking all statements, in the stackbench database', async () => {
