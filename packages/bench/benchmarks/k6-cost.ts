@@ -138,11 +138,13 @@ async function main(): Promise<number> {
     writeFileSync(join(tmp, 'minimal.js'), MINIMAL_JOURNEY);
     writeFileSync(join(tmp, 'minimal-samples.js'), MINIMAL_WITH_SAMPLES);
     writeFileSync(join(tmp, 'minimal-window.js'), MINIMAL_WITH_WINDOW);
+    // The bare and hand-written scripts: a constant-vus scenario of the given length.
+    const constantVus = (seconds: number) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(seconds) });
     const scripts: Array<{ name: string; file: string; env: (seconds: number) => Record<string, string> }> = [
-      { name: 'bare http.get loop', file: join(tmp, 'bare.js'), env: (s) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(s) }) },
-      { name: 'hand-written 4-request journey', file: join(tmp, 'minimal.js'), env: (s) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(s) }) },
-      { name: 'the same + the step\'s 3 samples per request', file: join(tmp, 'minimal-samples.js'), env: (s) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(s) }) },
-      { name: 'the same + the step\'s measured window', file: join(tmp, 'minimal-window.js'), env: (s) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(s) }) },
+      { name: 'bare http.get loop', file: join(tmp, 'bare.js'), env: constantVus },
+      { name: 'hand-written 4-request journey', file: join(tmp, 'minimal.js'), env: constantVus },
+      { name: 'the same + the step\'s 3 samples per request', file: join(tmp, 'minimal-samples.js'), env: constantVus },
+      { name: 'the same + the step\'s measured window', file: join(tmp, 'minimal-window.js'), env: constantVus },
       {
         name: 'stackbench script (dist/k6/stepped.js)',
         file: script,
