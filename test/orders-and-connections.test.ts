@@ -20,12 +20,19 @@ async function closedSessions(dbName: string): Promise<number> {
   }
 }
 
-/** Server processes currently connected to a database (read from another database). */
+/**
+ * The app's server processes connected to a database (read from another database). Only the stores' connections
+ * (application_name `stackbench`): the test's own clients to the same database may still be listed a moment after
+ * they close, and once counted as an eleventh pooled connection.
+ */
 async function backends(dbName: string): Promise<number[]> {
   const client = new pg.Client({ connectionString: inject('databaseServerUrl') });
   await client.connect();
   try {
-    const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 ORDER BY pid', [dbName]);
+    const { rows } = await client.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'stackbench' ORDER BY pid",
+      [dbName],
+    );
     return rows.map((r) => r.pid);
   } finally {
     await client.end();

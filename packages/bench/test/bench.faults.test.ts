@@ -1,11 +1,12 @@
 import { validateResults, type Results } from '@stackbench/report';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeHome } from '@stackbench/test-support/home';
 import { exited, isAlive, STACKBENCH, startCli } from '@stackbench/test-support/cli';
 import { probePart } from '@stackbench/test-support/optional';
 import { listStackbenchCgroups, processTree } from '../src/envelope.js';
@@ -29,7 +30,7 @@ function home(): { dir: string; env: NodeJS.ProcessEnv } {
 }
 
 afterAll(() => {
-  for (const dir of homes) rmSync(dir, { recursive: true, force: true });
+  for (const dir of homes) removeHome(dir);
 });
 
 function readResults(dir: string): Results {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { exited, isAlive, runCli, STACKBENCH, startCli } from '@stackbench/test-support/cli';
+import { removeHome } from '@stackbench/test-support/home';
 import { describeWithPart } from '@stackbench/test-support/optional';
 import { cgroupOf, CgroupEnvelope, findHierarchy, listStackbenchCgroups, processTree } from '../src/envelope.js';
 import { CGROUP_JOIN_FAILED, spawnInCgroup } from '../src/app-process.js';
@@ -133,7 +134,7 @@ describeWithPart('cgroups', 'the envelope on real cgroups', () => {
 
   describe('stackbench serve with an envelope, on its own embedded PostgreSQL', () => {
     const home = mkdtempSync(join(tmpdir(), 'stackbench-envelope-'));
-    afterAll(() => rmSync(home, { recursive: true, force: true }));
+    afterAll(() => removeHome(home));
 
     it('confines the app and PostgreSQL while it serves, and removes every cgroup on Ctrl-C', async () => {
       const env = { STACKBENCH_HOME: home, STACKBENCH_PG_PORT: String(23000 + (process.pid % 1000)) /* below the ephemeral range */, DATABASE_URL: '' };
