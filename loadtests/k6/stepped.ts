@@ -31,12 +31,16 @@ const TIMEOUT_ERROR_CODE = 1050; // k6: "request timeout"
 
 // Everything per request is prepared here, once: k6 interprets the script, so per-request objects and closures
 // cost CPU that the load generator then cannot spend on sending (see the README's k6 section for the figures).
-const PARAMS: Record<string, RefinedParams<ResponseType>> = {};
-/** The request's parameters: made once per endpoint and body need (headers of their own, like If-None-Match, aside). */
+const PARAMS: Record<string, Array<RefinedParams<ResponseType>>> = {};
+/**
+ * The request's parameters: made once per endpoint, body read and body sent (headers of their own, like
+ * If-None-Match, aside). Looked up by name and a 2-bit index: no key string built per request.
+ */
 function paramsFor(request: ScenarioRequest): RefinedParams<ResponseType> {
   if (request.headers) return makeParams(request, request.headers);
-  const key = `${request.name}|${request.needsBody ? 1 : 0}|${request.body !== undefined ? 1 : 0}`;
-  return (PARAMS[key] ||= makeParams(request, undefined));
+  const byShape = (PARAMS[request.name] ||= []);
+  const shape = (request.needsBody ? 2 : 0) + (request.body !== undefined ? 1 : 0);
+  return (byShape[shape] ||= makeParams(request, undefined));
 }
 function makeParams(request: ScenarioRequest, extra: Record<string, string> | undefined): RefinedParams<ResponseType> {
   const params = { tags: { name: request.name }, timeout: plan.requestTimeoutMs, responseType: request.needsBody ? 'text' : 'none' } as RefinedParams<ResponseType>;
