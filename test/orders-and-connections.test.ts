@@ -4,7 +4,7 @@ import { storeNames } from '@stackbench/server';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, withHeavyConnectionsLock, type TestDatabase } from '@stackbench/test-support/db';
-import { startTestServer } from '@stackbench/test-support/servers';
+import { CONTENTION_DATABASE_TIMEOUTS, startTestServer } from '@stackbench/test-support/servers';
 
 const STOCK_50 = LOW_STOCK.indexOf(50) + 1;
 
@@ -56,7 +56,7 @@ for (const store of storeNames()) {
       let server: RunningServer;
       beforeAll(async () => {
         db = await createTestDatabase(`orders_${store}_${conn}`);
-        server = await startTestServer({ app: 'fastify', store, conn, databaseUrl: db.url, poolSize: 10 });
+        server = await startTestServer({ app: 'fastify', store, conn, databaseUrl: db.url, poolSize: 10, database: CONTENTION_DATABASE_TIMEOUTS });
       });
       afterAll(async () => {
         await server?.close();

@@ -3,6 +3,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { ConnectionStrategy, DatabaseTimeouts, HttpTimeouts, RunningServer } from '@stackbench/contract';
 import { DEFAULT_DATABASE_TIMEOUTS, DEFAULT_HTTP_TIMEOUTS, startServer, type StoreName } from '@stackbench/server';
 
+/**
+ * Database timeouts for the oversell tests: 200 concurrent orders queue on one product's row lock, and with a new
+ * connection per order (SCRAM, a backend fork) on a slow 2-core machine the last of them waited longer than the
+ * servers' 5 s statement and 2 s lock timeouts. Those tests check the stock invariant, not the timeouts (tested
+ * apart), so they wait as long as the queue takes.
+ */
+export const CONTENTION_DATABASE_TIMEOUTS: DatabaseTimeouts = { ...DEFAULT_DATABASE_TIMEOUTS, statementMs: 60_000, lockMs: 60_000, queryMs: 62_000 };
+
 export interface TestServerOptions {
   app: string;
   store: StoreName;

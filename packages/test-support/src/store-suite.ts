@@ -17,6 +17,7 @@ import { DEFAULT_DATABASE_TIMEOUTS } from '@stackbench/server';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, withHeavyConnectionsLock, type TestDatabase } from './db.js';
+import { CONTENTION_DATABASE_TIMEOUTS } from './servers.js';
 
 export type StoreFactory = (config: StoreConfig) => Store | Promise<Store>;
 
@@ -177,9 +178,10 @@ export function describeStore(label: string, factory: StoreFactory, strategies: 
     it('never oversells: 200 concurrent orders for a product with stock 50', async () => {
       const productId = 4; // stock 50
       expect(LOW_STOCK[productId - 1]).toBe(50);
+      const patient = await factory({ databaseUrl: db.url, conn, poolSize: POOL_SIZE, timeouts: CONTENTION_DATABASE_TIMEOUTS });
       const results = await withHeavyConnectionsLock(() =>
-        Promise.all(Array.from({ length: 200 }, () => store.placeOrder({ productId, quantity: 1 }))),
-      );
+        Promise.all(Array.from({ length: 200 }, () => patient.placeOrder({ productId, quantity: 1 }))),
+      ).finally(() => patient.close());
       const created = results.filter((r) => r.status === 'created');
       const refused = results.filter((r) => r.status === 'insufficient_stock');
       expect(created).toHaveLength(50);
