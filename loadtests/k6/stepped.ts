@@ -19,7 +19,7 @@ import exec from 'k6/execution';
 import { Counter, Gauge, Rate, Trend } from 'k6/metrics';
 import type { RefinedParams, ResponseType } from 'k6/http';
 import { appDurationMs } from '@stackbench/contract';
-import { createJourney, endpointOf, resolveScenario, runIterationSync, type ScenarioRequest, type ScenarioResponse, type UserState } from '../src/core/index.js';
+import { createJourney, endpointOf, resolveScenario, type JourneyLog, type ScenarioRequest, type ScenarioResponse, type UserState } from '../src/core/index.js';
 import { allStepMetricNames, buildOptions, planFromEnv, RUN_TAG, runIdentity, SEGMENT_TAG } from '../src/k6/plan.js';
 import { renderText, summarize } from '../src/k6/summary.js';
 
@@ -31,16 +31,14 @@ const TIMEOUT_ERROR_CODE = 1050; // k6: "request timeout"
 
 // Everything per request is prepared here, once: k6 interprets the script, so per-request objects and closures
 // cost CPU that the load generator then cannot spend on sending (see the README's k6 section for the figures).
-const PARAMS: Record<string, Array<RefinedParams<ResponseType>>> = {};
+const PARAMS: Record<string, RefinedParams<ResponseType>> = {};
 /**
- * The request's parameters: made once per endpoint, body read and body sent (headers of their own, like
- * If-None-Match, aside). Looked up by name and a 2-bit index: no key string built per request.
+ * The request's parameters, made once per endpoint name (a name always has the same method, body and body reading
+ * in a journey: tested in journeys.test.ts); headers of their own, like If-None-Match, get parameters of their own.
  */
 function paramsFor(request: ScenarioRequest): RefinedParams<ResponseType> {
   if (request.headers) return makeParams(request, request.headers);
-  const byShape = (PARAMS[request.name] ||= []);
-  const shape = (request.needsBody ? 2 : 0) + (request.body !== undefined ? 1 : 0);
-  return (byShape[shape] ||= makeParams(request, undefined));
+  return PARAMS[request.name] || (PARAMS[request.name] = makeParams(request, undefined));
 }
 function makeParams(request: ScenarioRequest, extra: Record<string, string> | undefined): RefinedParams<ResponseType> {
   const params = { tags: { name: request.name }, timeout: plan.requestTimeoutMs, responseType: request.needsBody ? 'text' : 'none' } as RefinedParams<ResponseType>;
@@ -54,6 +52,8 @@ function makeParams(request: ScenarioRequest, extra: Record<string, string> | un
 }
 /** This VU's memory across iterations (the cache journey's ETags). */
 const userState: UserState = {};
+/** Where journeys leave the order they created: k6 keeps no audit, so one object per VU serves every journey. */
+const journeyLog: JourneyLog = {};
 
 /** Each step's metric objects, created in the init context (k6 requires it). */
 interface StepMetricObjects {
@@ -93,10 +93,8 @@ let windowTags: Record<string, string> | null = null;
 
 /** This VU's current step: its metrics and measured window (read from exec.scenario once per step). */
 let current: { step: string; m: StepMetricObjects; measureFrom: number; endAt: number } | null = null;
-/** Whether the journey's last request completed inside the window (its outcome is judged one call later). */
+/** Whether the last response completed inside the window (set by send). */
 let lastMeasured = false;
-/** The same for each request of the journey: standalone runs only, for the per-request error Rate. */
-let measuredFlags: boolean[] | null = null;
 
 function enterStep(): NonNullable<typeof current> {
   const step = __ENV.STACKBENCH_STEP || '1';
@@ -110,14 +108,12 @@ function enterStep(): NonNullable<typeof current> {
   return current;
 }
 
-function send(request: ScenarioRequest): ScenarioResponse {
-  const c = current!;
+function send(c: NonNullable<typeof current>, request: ScenarioRequest): ScenarioResponse {
   const params = paramsFor(request);
   const res = request.method === 'POST' ? http.post(plan.baseUrl + request.path, request.body || '', params) : http.get(plan.baseUrl + request.path, params);
   const done = Date.now();
   const measured = done >= c.measureFrom && done < c.endAt;
   lastMeasured = measured;
-  if (measuredFlags) measuredFlags.push(measured);
   // Each field of k6's response is read through reflection: read each one once.
   const status = res.status;
   if (status === 0) {
@@ -149,30 +145,27 @@ function addLatency(m: StepMetricObjects, name: string, ms: number): void {
   m.endpointLatency[name]!.add(ms);
 }
 
-function pause(ms: number): void {
-  sleep(ms / 1000);
-}
-
-function beforeWindowEnds(): boolean {
-  // Do not start a request after the window: the next step's warm-up may already run.
-  return Date.now() < current!.endAt;
-}
-const HOOKS = { shouldContinue: beforeWindowEnds };
-
+/** One journey: its requests until it ends or the window does (no request is started after it). */
 export default function (): void {
   const c = enterStep();
-  lastMeasured = false;
-  measuredFlags = c.m.errorRate ? [] : null;
-  const outcomes = runIterationSync(scenario, Math.random, send, pause, HOOKS, createJourney(plan.scenario, scenario, Math.random, userState)).outcomes;
-  // A journey stops at its first error, so only its last outcome can be one.
-  const lastIndex = outcomes.length - 1;
-  const last = outcomes[lastIndex];
-  if (last && !last.ok && lastMeasured) {
-    c.m.endpointErrors[last.name]!.add(1);
-    c.m.errorKinds[last.errorKind || 'status']!.add(1);
-  }
-  if (c.m.errorRate && measuredFlags) {
-    for (let i = 0; i < outcomes.length; i++) if (measuredFlags[i]) c.m.errorRate.add(!outcomes[i]!.ok);
+  const errorRate = c.m.errorRate;
+  const journey = createJourney(plan.scenario, scenario, Math.random, userState, journeyLog);
+  let step = journey.next();
+  let first = true;
+  while (!step.done) {
+    if (!first && scenario.thinkMs > 0) sleep(scenario.thinkMs / 1000);
+    first = false;
+    // Do not start a request after the window: the next step's warm-up may already run.
+    if (Date.now() >= c.endAt) return;
+    step = journey.next(send(c, step.value));
+    if (!lastMeasured) continue;
+    // The journey goes on past a request that succeeded; it ends with the outcome of one that failed.
+    const failure = step.done ? step.value : null;
+    if (failure) {
+      c.m.endpointErrors[failure.name]!.add(1);
+      c.m.errorKinds[failure.errorKind || 'status']!.add(1);
+    }
+    if (errorRate) errorRate.add(failure !== null);
   }
 }
 

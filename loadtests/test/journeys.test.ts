@@ -13,9 +13,13 @@ import {
   journeyNames,
   k6Engine,
   resolveScenario,
+  runIterationSync,
   runNodeStep,
   seededRandom,
   validateSpec,
+  type Journey,
+  type JourneyLog,
+  type ScenarioRequest,
   type ScenarioSpec,
   type StepRequest,
   type UserState,
@@ -35,17 +39,24 @@ const MIX: ScenarioSpec = {
   ],
 };
 
+/** The journey's first request. */
+function first(journey: Journey): ScenarioRequest {
+  const step = journey.next();
+  if (step.done) throw new Error('the journey made no request');
+  return step.value;
+}
+
 describe('the mix journey', () => {
   it('draws one request per iteration by weight, filling in a random product', () => {
     const random = seededRandom(7);
     const counts: Record<string, number> = { simple: 0, wait: 0 };
     for (let i = 0; i < 4000; i++) {
-      const j = createJourney(MIX, scenario, random, {});
-      const r = j.start();
+      const j = createJourney(MIX, scenario, random, {}, {});
+      const r = first(j);
       counts[r.name]!++;
       if (r.name === 'wait') expect(Number(/p=(\d+)/.exec(r.path)![1])).toBeGreaterThanOrEqual(6);
-      expect(j.advance({ status: 200 })).toBeNull();
-      expect(j.outcome()).toEqual({ outcomes: [{ name: r.name, ok: true }], completed: true });
+      // One request, which succeeded: the journey ends with null.
+      expect(j.next({ status: 200 })).toEqual({ done: true, value: null });
     }
     // 3 : 1, within a few percent for 4000 draws of a seeded generator.
     expect(counts.simple! / counts.wait!).toBeGreaterThan(2.6);
@@ -54,10 +65,9 @@ describe('the mix journey', () => {
   });
 
   it('counts another status as a status error', () => {
-    const j = createJourney({ kind: 'mix', requests: [{ name: 'x', path: '/x', weight: 1 }] }, scenario, Math.random, {});
-    j.start();
-    j.advance({ status: 503 });
-    expect(j.outcome().outcomes).toEqual([{ name: 'x', ok: false, errorKind: 'status', detail: 'x: expected 200, got 503' }]);
+    const j = createJourney({ kind: 'mix', requests: [{ name: 'x', path: '/x', weight: 1 }] }, scenario, Math.random, {}, {});
+    first(j);
+    expect(j.next({ status: 503 })).toEqual({ done: true, value: { name: 'x', ok: false, errorKind: 'status', detail: 'x: expected 200, got 503' } });
   });
 
   it('refuses a malformed spec in one line', () => {
@@ -75,26 +85,62 @@ describe('the cache-views journey', () => {
 
   it('remembers a product\'s ETag and revalidates with it; a 304 counts apart', () => {
     const state: UserState = {};
-    const first = createJourney(spec, scenario, Math.random, state);
-    const r1 = first.start();
+    const j1 = createJourney(spec, scenario, Math.random, state, {});
+    const r1 = first(j1);
     expect(r1).toMatchObject({ name: 'view', path: '/lab/cache/products/6', wantsEtag: true });
     expect(r1.headers).toBeUndefined();
-    first.advance({ status: 200, etag: '"abc"' });
-    const second = createJourney(spec, scenario, Math.random, state);
-    expect(second.start().headers).toEqual({ 'if-none-match': '"abc"' });
-    second.advance({ status: 304 });
-    expect(second.outcome().outcomes).toEqual([{ name: 'view_304', ok: true }]);
-    expect(endpointOf({ name: 'view', wantsEtag: true }, 304)).toBe('view_304');
+    expect(j1.next({ status: 200, etag: '"abc"' })).toEqual({ done: true, value: null });
+    const j2 = createJourney(spec, scenario, Math.random, state, {});
+    const r2 = first(j2);
+    expect(r2.headers).toEqual({ 'if-none-match': '"abc"' });
+    expect(j2.next({ status: 304 })).toEqual({ done: true, value: null });
+    expect(endpointOf(r2, 304)).toBe('view_304');
+    expect(endpointOf({ name: 'view', wantsEtag: true }, 200)).toBe('view');
     expect(journeyNames(spec)).toEqual(['view', 'view_304', 'order']);
   });
 
+  it('counts another status as an error of the view', () => {
+    const j = createJourney(spec, scenario, Math.random, {}, {});
+    first(j);
+    expect(j.next({ status: 500 }).value).toEqual({ name: 'view', ok: false, errorKind: 'status', detail: 'view: expected 200 or 304, got 500' });
+  });
+
   it('orders the viewed product at its share and keeps the order for the audit', () => {
-    const j = createJourney({ kind: 'cache-views', hotProducts: 1, orderShare: 1, conditional: false }, scenario, Math.random, {});
-    j.start();
-    const order = j.advance({ status: 200 })!;
-    expect(order).toMatchObject({ name: 'order', method: 'POST', path: '/orders', body: '{"productId":6,"quantity":1}', needsBody: true });
-    expect(j.advance({ status: 201, body: '{"id":42,"productId":6,"quantity":1}' })).toBeNull();
-    expect(j.outcome()).toMatchObject({ completed: true, createdOrder: { id: 42, productId: 6, quantity: 1 } });
+    const log: JourneyLog = {};
+    const j = createJourney({ kind: 'cache-views', hotProducts: 1, orderShare: 1, conditional: false }, scenario, Math.random, {}, log);
+    first(j);
+    const order = j.next({ status: 200 });
+    expect(order.value).toMatchObject({ name: 'order', method: 'POST', path: '/orders', body: '{"productId":6,"quantity":1}', needsBody: true });
+    expect(j.next({ status: 201, body: '{"id":42,"productId":6,"quantity":1,"unitPriceCents":100}' })).toEqual({ done: true, value: null });
+    expect(log).toEqual({ createdOrder: { id: 42, productId: 6, quantity: 1 } });
+  });
+});
+
+describe('every journey', () => {
+  // k6 makes a request's parameters once per endpoint name (loadtests/k6/stepped.ts): that holds only while a name
+  // always has the same method, body and body reading.
+  it('gives each endpoint name one shape: method, body or none, body read or not', () => {
+    const specs: ScenarioSpec[] = [
+      { kind: 'commerce' },
+      MIX,
+      { kind: 'cache-views', hotProducts: 3, orderShare: 0.5, conditional: true },
+      { kind: 'cache-views', hotProducts: 3, orderShare: 0.5, conditional: false },
+    ];
+    for (const spec of specs) {
+      const shapes = new Map<string, string>();
+      const random = seededRandom(11);
+      const state: UserState = {};
+      const send = (r: ScenarioRequest) => {
+        const shape = `${r.method} ${r.body === undefined ? 'no body' : 'body'} ${r.needsBody ? 'reads' : 'discards'}`;
+        expect(shapes.get(r.name) ?? shape, `${spec.kind} ${r.name}`).toBe(shape);
+        shapes.set(r.name, shape);
+        if (r.name === 'list') return { status: 200, body: `{"items":[{"id":${7 + Math.floor(random() * 900)},"name":"p"}],"nextAfter":null}` };
+        if (r.name === 'order') return { status: 201, body: '{"id":5,"productId":7,"quantity":1}' };
+        return { status: r.wantsEtag && r.headers ? 304 : 200, etag: '"e"' };
+      };
+      for (let i = 0; i < 200; i++) runIterationSync(scenario, random, send, () => undefined, {}, {}, createJourney(spec, scenario, random, state, {}));
+      expect(shapes.size, spec.kind).toBe(journeyNames(spec).filter((n) => !n.endsWith('_304')).length);
+    }
   });
 });
 

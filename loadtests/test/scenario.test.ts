@@ -3,9 +3,9 @@ import { FIRST_REGULAR_PRODUCT_ID } from '@stackbench/contract';
 import {
   EXPECTED_STATUS,
   REQUEST_NAMES,
-  UserIteration,
+  commerceJourney,
+  firstItemId,
   leadingId,
-  pageItemId,
   resolveScenario,
   runIterationSync,
   seededRandom,
@@ -42,27 +42,21 @@ describe('resolveScenario', () => {
   });
 });
 
-describe('body scanners (pageItemId, leadingId) on the apps\' compact JSON', () => {
-  it('read every id of a real-shaped page, whatever its size and cursor', () => {
+describe('body scanners (firstItemId, leadingId) on the apps\' compact JSON', () => {
+  it('read the first id of a real-shaped page, whatever its size and cursor', () => {
     const ids = Array.from({ length: 20 }, (_, i) => 4711 + i);
-    expect(ids.map((_, k) => pageItemId(pageJson(ids, 4730), k))).toEqual(ids);
-    expect(pageItemId(pageJson([6]), 0)).toBe(6);
-    expect(pageItemId(pageJson([]), 0)).toBeNull();
-    // The scanners agree with JSON.parse on the bodies the apps send.
+    expect(firstItemId(pageJson(ids, 4730))).toBe(4711);
+    expect(firstItemId(pageJson([6]))).toBe(6);
+    expect(firstItemId(pageJson([]))).toBeNull();
+    // The scanner agrees with JSON.parse on the bodies the apps send.
     const body = pageJson([10, 11, 12], 12);
-    expect([0, 1, 2].map((k) => pageItemId(body, k))).toEqual((JSON.parse(body) as { items: Array<{ id: number }> }).items.map((p) => p.id));
-  });
-
-  it('go round a page shorter than the index asked for (the last page of a catalog)', () => {
-    const body = pageJson([10, 11, 12], 12);
-    expect([3, 4, 5, 19].map((k) => pageItemId(body, k))).toEqual([10, 11, 12, 11]);
-    expect(pageItemId(pageJson([6]), 19)).toBe(6);
+    expect(firstItemId(body)).toBe((JSON.parse(body) as { items: Array<{ id: number }> }).items[0]!.id);
   });
 
   it('are not fooled by names that contain the key: JSON escapes their quotes', () => {
     const tricky = JSON.stringify({ id: 7, name: '{"id":99} "quoted" ünïcödé', priceCents: 1, stock: 1, sold: 0 });
-    const body = `{"items":[${tricky},${productJson(8)}],"nextAfter":null}`;
-    expect([0, 1].map((k) => pageItemId(body, k))).toEqual([7, 8]);
+    expect(firstItemId(`{"items":[${tricky},${productJson(8)}],"nextAfter":null}`)).toBe(7);
+    expect(leadingId(tricky)).toBe(7);
   });
 
   it('read the leading id of an order (and of any resource body)', () => {
@@ -84,7 +78,7 @@ describe('body scanners (pageItemId, leadingId) on the apps\' compact JSON', () 
       '{ "items": [ { "id": 7 } ] }',
       ' {"items":[{"id":7}]}',
     ];
-    for (const body of notPages) expect(pageItemId(body, 0), String(body)).toBeNull();
+    for (const body of notPages) expect(firstItemId(body), String(body)).toBeNull();
     const notOrders = [undefined, '', '"nope"', '{"error":{"code":"not_found"}}', '{"productId":7,"id":3}', '{"ID":3}', '{ "id": 3 }'];
     for (const body of notOrders) expect(leadingId(body), String(body)).toBeNaN();
   });
@@ -92,11 +86,11 @@ describe('body scanners (pageItemId, leadingId) on the apps\' compact JSON', () 
   it('give NaN for an id that is not a plain integer: string, negative, empty, fraction, exponent, truncated', () => {
     for (const id of ['"7"', '-3', '', '12.5', '1e3', 'null']) {
       expect(leadingId(`{"id":${id},"productId":7}`), id).toBeNaN();
-      expect(pageItemId(`{"items":[{"id":${id},"name":"x"}],"nextAfter":null}`, 0), id).toBeNaN();
+      expect(firstItemId(`{"items":[{"id":${id},"name":"x"}],"nextAfter":null}`), id).toBeNaN();
     }
     // A body cut short after the digits: the number may have been longer.
     expect(leadingId('{"id":12')).toBeNaN();
-    expect(pageItemId('{"items":[{"id":12', 0)).toBeNaN();
+    expect(firstItemId('{"items":[{"id":12')).toBeNaN();
   });
 });
 
@@ -257,25 +251,34 @@ describe('one user iteration', () => {
     expect(r.outcomes.map((o) => o.name)).toEqual(['list', 'product']);
   });
 
-  it('driving the step machine by hand (as the embedded driver does) makes the same requests as the sync loop', () => {
+  it('orders the first product of the page it listed', () => {
+    const app = fakeApp({ productCount: 300 });
+    for (let seed = 1; seed <= 20; seed++) runIterationSync(resolveScenario({ productCount: 300 }), seededRandom(seed), app.handle, noSleep);
+    for (let k = 0; k < app.log.length; k += 4) {
+      const after = Number(new URL(app.log[k]!.path, 'http://x').searchParams.get('after'));
+      expect(app.log[k + 1]!.path).toBe(`/products/${after + 1}`);
+    }
+  });
+
+  it('driving the journey by hand (as the embedded driver does) makes the same requests as the sync loop', () => {
     const a = fakeApp({ productCount: 300 });
     const b = fakeApp({ productCount: 300 });
     const scenario = resolveScenario({ productCount: 300 });
     for (let seed = 1; seed <= 20; seed++) {
       const sync = runIterationSync(scenario, seededRandom(seed), a.handle, noSleep);
-      const iteration = new UserIteration(scenario, seededRandom(seed));
-      let request: ScenarioRequest | null = iteration.start();
-      while (request !== null) request = iteration.advance(b.handle(request));
-      expect(iteration.outcome()).toEqual(sync);
+      const log = {};
+      const journey = commerceJourney(scenario, seededRandom(seed), log);
+      let step = journey.next();
+      let requests = 0;
+      while (!step.done) {
+        step = journey.next(b.handle(step.value));
+        requests++;
+      }
+      expect(step.value).toBeNull();
+      expect(requests).toBe(sync.outcomes.length);
+      expect(log).toEqual({ createdOrder: sync.createdOrder });
     }
     expect(b.log).toEqual(a.log);
-  });
-
-  it('guards misuse of the step machine', () => {
-    const it1 = new UserIteration(resolveScenario({ productCount: 100 }), seededRandom(1));
-    expect(() => it1.advance({ status: 200 })).toThrow(/no pending/);
-    it1.start();
-    expect(() => it1.start()).toThrow(/already/);
   });
 });
 

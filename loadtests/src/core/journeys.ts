@@ -7,10 +7,10 @@
  *   keyset cursor);
  * - `cache-views`: view a product of a hot set through the cache lab's route, sometimes order it; with `conditional`
  *   the user remembers each product's ETag and revalidates with If-None-Match (304s are their own endpoint).
- * Plain ES2017 like the rest of the core.
+ * Each is a generator journey (./scenario.ts), plain ES2017 plus generators like the rest of the core.
  */
 import { FIRST_REGULAR_PRODUCT_ID } from '@stackbench/contract';
-import { randomInt, REQUEST_NAMES, UserIteration, type IterationResult, type ResolvedScenario, type ScenarioRequest, type ScenarioResponse } from './scenario.js';
+import { commerceJourney, endpointOf, orderOutcome, orderRequest, randomInt, REQUEST_NAMES, statusFailure, type Journey, type JourneyLog, type ResolvedScenario, type ScenarioResponse } from './scenario.js';
 
 export interface MixRequest {
   name: string;
@@ -31,13 +31,6 @@ export const COMMERCE: ScenarioSpec = { kind: 'commerce' };
 
 /** What the engine keeps per virtual user between iterations (the cache journey's ETags). */
 export type UserState = Record<string, string>;
-
-export interface Journey {
-  start(): ScenarioRequest;
-  /** The outcome of the pending request; the next request, or null when the iteration is over. */
-  advance(response: ScenarioResponse): ScenarioRequest | null;
-  outcome(): IterationResult;
-}
 
 /** The endpoint names a spec's outcomes use, in report order; the first is the one dropped journeys count against. */
 export function journeyNames(spec: ScenarioSpec): string[] {
@@ -76,118 +69,49 @@ function fillPath(path: string, scenario: ResolvedScenario, random: () => number
 }
 
 /** One request drawn by weight; expected status or an error of kind `status`. */
-class MixJourney implements Journey {
-  private readonly result: IterationResult = { outcomes: [], completed: false };
-  private pending: MixRequest | null = null;
-  constructor(
-    private readonly spec: Extract<ScenarioSpec, { kind: 'mix' }>,
-    private readonly scenario: ResolvedScenario,
-    private readonly random: () => number,
-  ) {}
-
-  start(): ScenarioRequest {
-    let total = 0;
-    for (const r of this.spec.requests) total += r.weight;
-    let pick = this.random() * total;
-    let chosen = this.spec.requests[this.spec.requests.length - 1]!;
-    for (const r of this.spec.requests) {
-      if (pick < r.weight) {
-        chosen = r;
-        break;
-      }
-      pick -= r.weight;
+function* mixJourney(spec: Extract<ScenarioSpec, { kind: 'mix' }>, scenario: ResolvedScenario, random: () => number): Journey {
+  let total = 0;
+  for (const r of spec.requests) total += r.weight;
+  let pick = random() * total;
+  let chosen = spec.requests[spec.requests.length - 1]!;
+  for (const r of spec.requests) {
+    if (pick < r.weight) {
+      chosen = r;
+      break;
     }
-    this.pending = chosen;
-    return { name: chosen.name, method: 'GET', path: fillPath(chosen.path, this.scenario, this.random), expectedStatus: chosen.status || 200, needsBody: false };
+    pick -= r.weight;
   }
-
-  advance(response: ScenarioResponse): null {
-    const r = this.pending!;
-    const expected = r.status || 200;
-    if (response.error !== undefined) this.result.outcomes.push({ name: r.name, ok: false, errorKind: response.error, detail: `${r.name}: ${response.error} error` });
-    else if (response.status !== expected) this.result.outcomes.push({ name: r.name, ok: false, errorKind: 'status', detail: `${r.name}: expected ${expected}, got ${response.status}` });
-    else {
-      this.result.outcomes.push({ name: r.name, ok: true });
-      this.result.completed = true;
-    }
-    return null;
-  }
-
-  outcome(): IterationResult {
-    return this.result;
-  }
-}
-
-/** The endpoint a response counts under: its request's, except a revalidated view (304), counted apart. */
-export function endpointOf(request: Pick<ScenarioRequest, 'name' | 'wantsEtag'>, status: number): string {
-  return request.wantsEtag && status === 304 ? `${request.name}_304` : request.name;
+  const expected = chosen.status || 200;
+  const response: ScenarioResponse = yield { name: chosen.name, method: 'GET', path: fillPath(chosen.path, scenario, random), expectedStatus: expected, needsBody: false };
+  return response.status === expected ? null : statusFailure(chosen.name, response, expected);
 }
 
 /** View a hot product through the cache lab's route (revalidating with its ETag when conditional), sometimes order it. */
-class CacheViewsJourney implements Journey {
-  private readonly result: IterationResult = { outcomes: [], completed: false };
-  private step: 'view' | 'order' | 'done' = 'view';
-  private productId = 0;
-  constructor(
-    private readonly spec: Extract<ScenarioSpec, { kind: 'cache-views' }>,
-    private readonly random: () => number,
-    private readonly state: UserState,
-  ) {}
-
-  start(): ScenarioRequest {
-    this.productId = FIRST_REGULAR_PRODUCT_ID + randomInt(this.random, 0, this.spec.hotProducts - 1);
-    const etag = this.spec.conditional ? this.state[String(this.productId)] : undefined;
-    return {
-      name: 'view',
-      method: 'GET',
-      path: `/lab/cache/products/${this.productId}`,
-      expectedStatus: 200,
-      needsBody: false,
-      ...(etag ? { headers: { 'if-none-match': etag } } : {}),
-      ...(this.spec.conditional ? { wantsEtag: true } : {}),
-    };
+function* cacheViewsJourney(spec: Extract<ScenarioSpec, { kind: 'cache-views' }>, random: () => number, state: UserState, log: JourneyLog): Journey {
+  const productId = FIRST_REGULAR_PRODUCT_ID + randomInt(random, 0, spec.hotProducts - 1);
+  const etag = spec.conditional ? state[String(productId)] : undefined;
+  const response: ScenarioResponse = yield {
+    name: 'view',
+    method: 'GET',
+    path: `/lab/cache/products/${productId}`,
+    expectedStatus: 200,
+    needsBody: false,
+    ...(etag ? { headers: { 'if-none-match': etag } } : {}),
+    ...(spec.conditional ? { wantsEtag: true } : {}),
+  };
+  const revalidated = spec.conditional && response.status === 304;
+  if (response.status !== 200 && !revalidated) {
+    return statusFailure(endpointOf({ name: 'view', wantsEtag: spec.conditional }, response.status), response, spec.conditional ? '200 or 304' : 200);
   }
+  if (response.etag) state[String(productId)] = response.etag;
+  if (random() >= spec.orderShare) return null;
 
-  advance(response: ScenarioResponse): ScenarioRequest | null {
-    if (this.step === 'view') {
-      const revalidated = this.spec.conditional && response.status === 304;
-      const name = endpointOf({ name: 'view', wantsEtag: this.spec.conditional }, response.status);
-      if (response.error !== undefined) return this.fail(name, response.error, `view: ${response.error} error`);
-      if (response.status !== 200 && !revalidated) return this.fail(name, 'status', `view: expected 200${this.spec.conditional ? ' or 304' : ''}, got ${response.status}`);
-      if (response.etag) this.state[String(this.productId)] = response.etag;
-      this.result.outcomes.push({ name, ok: true });
-      if (this.random() >= this.spec.orderShare) return this.end();
-      this.step = 'order';
-      return { name: 'order', method: 'POST', path: '/orders', body: JSON.stringify({ productId: this.productId, quantity: 1 }), expectedStatus: 201, needsBody: true };
-    }
-    if (response.error !== undefined) return this.fail('order', response.error, `order: ${response.error} error`);
-    if (response.status !== 201) return this.fail('order', 'status', `order: expected 201, got ${response.status}`);
-    const id = Number(/^\{"id":(\d+),/.exec(response.body || '')?.[1]);
-    if (!(id > 0)) return this.fail('order', 'body', 'order: the created order has no integer id');
-    this.result.createdOrder = { id, productId: this.productId, quantity: 1 };
-    this.result.outcomes.push({ name: 'order', ok: true });
-    return this.end();
-  }
-
-  outcome(): IterationResult {
-    return this.result;
-  }
-
-  private end(): null {
-    this.step = 'done';
-    this.result.completed = true;
-    return null;
-  }
-
-  private fail(name: string, errorKind: 'status' | 'body' | 'timeout' | 'connection', detail: string): null {
-    this.result.outcomes.push({ name, ok: false, errorKind, detail });
-    this.step = 'done';
-    return null;
-  }
+  return orderOutcome(yield orderRequest(productId), productId, log);
 }
 
-export function createJourney(spec: ScenarioSpec, scenario: ResolvedScenario, random: () => number, state: UserState): Journey {
-  if (spec.kind === 'mix') return new MixJourney(spec, scenario, random);
-  if (spec.kind === 'cache-views') return new CacheViewsJourney(spec, random, state);
-  return new UserIteration(scenario, random);
+/** A new journey of the spec's kind; `state` is the user's memory across journeys, `log` this journey's leavings. */
+export function createJourney(spec: ScenarioSpec, scenario: ResolvedScenario, random: () => number, state: UserState, log: JourneyLog): Journey {
+  if (spec.kind === 'mix') return mixJourney(spec, scenario, random);
+  if (spec.kind === 'cache-views') return cacheViewsJourney(spec, random, state, log);
+  return commerceJourney(scenario, random, log);
 }

@@ -1,17 +1,22 @@
 /**
  * The benchmark's user journey, written once for both engines (the embedded undici driver, which is async, and k6,
  * whose http calls are synchronous). No Node, k6 or DOM APIs here: only plain ECMAScript, so that esbuild can bundle
- * it for k6's goja runtime (kept to ES2017 built-ins; no generators, no async in the shared part).
+ * it for k6's goja runtime (ES2017 built-ins; generators, which goja runs natively since k6 v0.43; no async).
  *
  * One iteration of one virtual user:
  *   1. `list`        GET  /products?limit=L&after=A   (A random, so the page holds only regular products)  -> 200
- *   2. `product`     GET  /products/:id               (a random item of that page)                         -> 200
+ *   2. `product`     GET  /products/:id               (the page's first item: uniform over the catalog)    -> 200
  *   3. `order`       POST /orders {productId, quantity: 1}                                                   -> 201
  *   4. `order_view`  GET  /orders/:id                 (the order just created)                             -> 200
  *
- * The journey is an explicit step machine ({@link UserIteration}): an engine asks it for the first request, performs
- * it, feeds the response back and gets the next request (or the end of the iteration). The embedded driver drives
- * it directly (async); {@link runIterationSync} is k6's loop around it.
+ * A journey is a generator ({@link Journey}): it yields each request and is resumed with its response; it returns
+ * null when every request succeeded, or the failed request's outcome. An engine sends what it yields, so the journey
+ * reads as straight-line code and both engines run the same code: the embedded driver awaits each response, k6 gets
+ * it synchronously. It is also cheap for k6, whose interpreter (goja) spends thousands of machine instructions on
+ * every object, call and string method: the step machine this replaced (an object per request, outcome and
+ * iteration, a method call per step), with a scan to a random item of the page and JSON.stringify for the order, cost
+ * 515 k instructions per journey in k6 against 284 k for this code (cachegrind, the journey alone; see the README's
+ * k6 section). {@link runIterationSync} is the reference synchronous loop (tests).
  */
 import { FIRST_REGULAR_PRODUCT_ID } from '@stackbench/contract';
 
@@ -94,9 +99,6 @@ export interface ScenarioRequest {
   wantsEtag?: boolean;
 }
 
-/** A request of the commerce journey: its name is one of the four. */
-type CommerceRequest = ScenarioRequest & { name: RequestName };
-
 export interface ScenarioResponse {
   /** HTTP status, or 0 when there is no response (see `error`). */
   status: number;
@@ -132,62 +134,44 @@ export interface IterationResult {
 }
 
 /**
- * The journey reads two things from bodies: the id of one item of a page and the id of a created order. It finds them
- * by scanning for the contract's fixed key order (`{"id":N,...}`: every stack returns byte-identical bodies, which the
+ * The journey reads two things from bodies: the id of the first item of a page and the id of a created order. It
+ * finds them at the contract's fixed key order (`{"id":N,...}`: every stack returns byte-identical bodies, which the
  * cross-stack diff test guarantees) instead of parsing the whole JSON: in k6's interpreter JSON.parse of a 20-product
  * page cost ~150 µs, four times everything else per request together (measured; see the README's k6 section). Both
  * engines use this same code, so what counts as a `body` error is the same for both.
  */
 const ID_KEY = '{"id":';
+const PAGE_START = '{"items":[{"id":';
 
 /**
- * The integer at `from`, which must end at `,` or `}` as in the apps' compact JSON; NaN otherwise (a fraction or
- * exponent would otherwise be cut to its leading digits and name another product; a body cut short may have lost
- * digits). Three string calls, not one per digit: in k6 every method call on a string allocates a wrapper object.
+ * The integer at `from`, which must end at the `,` before the body's next key (the contract's bodies always have
+ * one); NaN otherwise (a fraction or exponent would otherwise be cut to its leading digits and name another product;
+ * a body cut short may have lost digits). Two string calls: in k6 each costs several thousand machine instructions,
+ * so the scanners make as few as they can.
  */
 function idAt(body: string, from: number): number {
-  const comma = body.indexOf(',', from);
-  const brace = body.indexOf('}', from);
-  const end = comma === -1 ? brace : brace === -1 ? comma : Math.min(comma, brace);
+  const end = body.indexOf(',', from);
   if (end <= from) return NaN;
   const digits = body.slice(from, end);
-  const id = Number(digits);
+  const id = +digits;
   // Plain non-negative integers only: no sign, fraction, exponent, blanks or leading zeros.
-  return id >= 0 && id % 1 === 0 && String(id) === digits ? id : NaN;
+  return id >= 0 && id % 1 === 0 && '' + id === digits ? id : NaN;
 }
 
 /**
- * The id of item number `index` (0-based) of a product page (`{"items":[{"id":1,...},...],"nextAfter":...}`),
- * counted round the page when it holds fewer items; NaN when that item's id is not a plain integer; null when the body
- * is not a page or has no items. Only the chosen item is read: in k6's interpreter reading all 20 ids cost ~110 µs per
- * journey, more than the rest of the journey's code together (measured with `bench:k6-cost`).
+ * The id of the first item of a product page (`{"items":[{"id":1,...},...],"nextAfter":...}`); NaN when it is not a
+ * plain integer; null when the body is not a page or has no items. The first item, not a random one: the page
+ * starts at a random cursor, so its first item is as evenly spread over the catalog, and in k6's interpreter
+ * finding a random item cost one string search per item skipped (~100 k instructions per journey on average).
  */
-export function pageItemId(body: string | undefined, index: number): number | null {
-  if (typeof body !== 'string' || body.lastIndexOf('{"items":[', 0) !== 0) return null;
-  const first = body.indexOf(ID_KEY, 10);
-  if (first === -1) return null;
-  let at = first;
-  let count = 1;
-  for (let hop = 0; hop < index; hop++) {
-    const next = body.indexOf(ID_KEY, at + ID_KEY.length);
-    if (next !== -1) {
-      at = next;
-      count++;
-      continue;
-    }
-    // Fewer items than `index`: start over at the first and go round the page.
-    return pageItemId(body, index % count);
-  }
-  return idAt(body, at + ID_KEY.length);
+export function firstItemId(body: string | undefined): number | null {
+  if (typeof body !== 'string' || body.lastIndexOf(PAGE_START, 0) !== 0) return null;
+  return idAt(body, PAGE_START.length);
 }
 
-/** The id of a resource body that starts `{"id":N` (an order), or NaN. */
+/** The id of a resource body that starts `{"id":N,` (an order), or NaN. */
 export function leadingId(body: string | undefined): number {
   return typeof body === 'string' && body.lastIndexOf(ID_KEY, 0) === 0 ? idAt(body, ID_KEY.length) : NaN;
-}
-
-function positiveInt(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0;
 }
 
 /** Random integer in [min, max], from a `random()` in [0, 1). */
@@ -196,112 +180,73 @@ export function randomInt(random: () => number, min: number, max: number): numbe
 }
 
 /**
- * One iteration of one user. `start()` gives the first request; `advance(response)` records the outcome of the
- * pending request and gives the next one, or null when the iteration is over (after the fourth request or the first
- * error: later requests depend on earlier responses).
+ * A user journey: yields each request, is resumed with its response, returns null when every request succeeded or
+ * the failed request's outcome (a journey stops at its first error: later requests depend on earlier responses).
+ * Every request it yielded and resumed past, or that ended it with null, succeeded; it counts under
+ * {@link endpointOf}(request, status).
  */
-export class UserIteration {
-  private readonly scenario: ResolvedScenario;
-  private readonly random: () => number;
-  private pending: CommerceRequest | null = null;
-  private productId = 0;
-  private readonly result: IterationResult = { outcomes: [], completed: false };
+export type Journey = Generator<ScenarioRequest, RequestOutcome | null, ScenarioResponse>;
 
-  constructor(scenario: ResolvedScenario, random: () => number) {
-    this.scenario = scenario;
-    this.random = random;
+/** What a journey leaves behind for the engine, even when the engine stops it half-way: the order it created. */
+export interface JourneyLog {
+  createdOrder?: CreatedOrder;
+}
+
+/** The endpoint a response counts under: its request's, except a revalidated view (304), counted apart. */
+export function endpointOf(request: Pick<ScenarioRequest, 'name' | 'wantsEtag'>, status: number): string {
+  return request.wantsEtag && status === 304 ? `${request.name}_304` : request.name;
+}
+
+/** The outcome of a request that got no response or another status than expected. */
+export function statusFailure(name: string, response: ScenarioResponse, expected: number | string): RequestOutcome {
+  if (response.error !== undefined) return { name, ok: false, errorKind: response.error, detail: `${name}: ${response.error} error` };
+  return { name, ok: false, errorKind: 'status', detail: `${name}: expected ${expected}, got ${response.status}` };
+}
+
+/** A response that is there but unusable for the next step (an app bug, never a load effect). */
+export function bodyFailure(name: string, detail: string): RequestOutcome {
+  return { name, ok: false, errorKind: 'body', detail };
+}
+
+const { list: LIST_STATUS, product: PRODUCT_STATUS, order: ORDER_STATUS, order_view: ORDER_VIEW_STATUS } = EXPECTED_STATUS;
+
+/** Order one of the product (the commerce and cache journeys). */
+export function orderRequest(productId: number): ScenarioRequest {
+  return { name: 'order', method: 'POST', path: '/orders', body: `{"productId":${productId},"quantity":1}`, expectedStatus: ORDER_STATUS, needsBody: true };
+}
+
+/** Null when the order was created (then kept in `log` for the audit), else the order's failed outcome. */
+export function orderOutcome(response: ScenarioResponse, productId: number, log: JourneyLog): RequestOutcome | null {
+  if (response.status !== ORDER_STATUS) return statusFailure('order', response, ORDER_STATUS);
+  const orderId = leadingId(response.body);
+  if (!(orderId > 0)) return bodyFailure('order', 'order: the created order has no integer id');
+  log.createdOrder = { id: orderId, productId, quantity: 1 };
+  return null;
+}
+
+/** The commerce journey: list → product → order → view the order. */
+export function* commerceJourney(scenario: ResolvedScenario, random: () => number, log: JourneyLog): Journey {
+  const after = randomInt(random, scenario.minAfter, scenario.maxAfter);
+  let response: ScenarioResponse = yield { name: 'list', method: 'GET', path: `/products?limit=${scenario.pageSize}&after=${after}`, expectedStatus: LIST_STATUS, needsBody: true };
+  if (response.status !== LIST_STATUS) return statusFailure('list', response, LIST_STATUS);
+  const productId = firstItemId(response.body);
+  if (productId === null) return bodyFailure('list', 'list: no items in the page');
+  if (!(productId > 0)) return bodyFailure('list', 'list: an item has no integer id');
+  if (productId < FIRST_REGULAR_PRODUCT_ID || productId > scenario.productCount) {
+    // Never order a low-stock product, whatever the app answered.
+    return bodyFailure('list', `list: page offered product ${productId}, outside the benchmark range`);
   }
 
-  start(): ScenarioRequest {
-    if (this.pending !== null || this.result.outcomes.length > 0) throw new Error('iteration already started');
-    const after = randomInt(this.random, this.scenario.minAfter, this.scenario.maxAfter);
-    return this.issue({
-      name: 'list',
-      method: 'GET',
-      path: `/products?limit=${this.scenario.pageSize}&after=${after}`,
-      expectedStatus: EXPECTED_STATUS.list,
-      needsBody: true,
-    });
-  }
+  response = yield { name: 'product', method: 'GET', path: `/products/${productId}`, expectedStatus: PRODUCT_STATUS, needsBody: false };
+  if (response.status !== PRODUCT_STATUS) return statusFailure('product', response, PRODUCT_STATUS);
 
-  /** Feeds the response to the pending request; returns the next request or null when the iteration ended. */
-  advance(response: ScenarioResponse): ScenarioRequest | null {
-    const request = this.pending;
-    if (request === null) throw new Error('no pending request');
-    this.pending = null;
-    if (response.error !== undefined) {
-      return this.fail(request.name, response.error, `${request.name}: ${response.error} error`);
-    }
-    if (response.status !== request.expectedStatus) {
-      return this.fail(request.name, 'status', `${request.name}: expected ${request.expectedStatus}, got ${response.status}`);
-    }
-    switch (request.name) {
-      case 'list': {
-        const id = pageItemId(response.body, randomInt(this.random, 0, this.scenario.pageSize - 1));
-        if (id === null) return this.fail('list', 'body', 'list: no items in the page');
-        if (!positiveInt(id)) return this.fail('list', 'body', 'list: an item has no integer id');
-        if (id < FIRST_REGULAR_PRODUCT_ID || id > this.scenario.productCount) {
-          // Never order a low-stock product, whatever the app answered.
-          return this.fail('list', 'body', `list: page offered product ${id}, outside the benchmark range`);
-        }
-        this.productId = id;
-        this.ok('list');
-        return this.issue({
-          name: 'product',
-          method: 'GET',
-          path: `/products/${id}`,
-          expectedStatus: EXPECTED_STATUS.product,
-          needsBody: false,
-        });
-      }
-      case 'product':
-        this.ok('product');
-        return this.issue({
-          name: 'order',
-          method: 'POST',
-          path: '/orders',
-          body: JSON.stringify({ productId: this.productId, quantity: 1 }),
-          expectedStatus: EXPECTED_STATUS.order,
-          needsBody: true,
-        });
-      case 'order': {
-        const id = leadingId(response.body);
-        if (!positiveInt(id)) return this.fail('order', 'body', 'order: the created order has no integer id');
-        this.result.createdOrder = { id, productId: this.productId, quantity: 1 };
-        this.ok('order');
-        return this.issue({
-          name: 'order_view',
-          method: 'GET',
-          path: `/orders/${id}`,
-          expectedStatus: EXPECTED_STATUS.order_view,
-          needsBody: false,
-        });
-      }
-      case 'order_view':
-        this.ok('order_view');
-        this.result.completed = true;
-        return null;
-    }
-  }
+  response = yield orderRequest(productId);
+  const orderFailed = orderOutcome(response, productId, log);
+  if (orderFailed) return orderFailed;
 
-  /** The outcomes so far (complete once `advance` returned null). */
-  outcome(): IterationResult {
-    return this.result;
-  }
-
-  private issue(request: CommerceRequest): ScenarioRequest {
-    this.pending = request;
-    return request;
-  }
-
-  private ok(name: RequestName): void {
-    this.result.outcomes.push({ name, ok: true });
-  }
-
-  private fail(name: RequestName, errorKind: ErrorKind, detail: string): null {
-    this.result.outcomes.push({ name, ok: false, errorKind, detail });
-    return null;
-  }
+  response = yield { name: 'order_view', method: 'GET', path: `/orders/${log.createdOrder!.id}`, expectedStatus: ORDER_VIEW_STATUS, needsBody: false };
+  if (response.status !== ORDER_VIEW_STATUS) return statusFailure('order_view', response, ORDER_VIEW_STATUS);
+  return null;
 }
 
 export type SyncSend = (request: ScenarioRequest) => ScenarioResponse;
@@ -311,24 +256,35 @@ export interface IterationHooks {
   shouldContinue?: () => boolean;
 }
 
-/** The iteration loop for synchronous engines (k6). `sleep` takes milliseconds. */
+/**
+ * The reference synchronous loop around a journey (the commerce journey unless given): every request's outcome in
+ * order. `sleep` takes milliseconds. The engines run their own loops, which record per request instead.
+ */
 export function runIterationSync(
   scenario: ResolvedScenario,
   random: () => number,
   send: SyncSend,
   sleep: (ms: number) => void,
   hooks: IterationHooks = {},
-  iteration: { start(): ScenarioRequest; advance(r: ScenarioResponse): ScenarioRequest | null; outcome(): IterationResult } = new UserIteration(scenario, random),
+  log: JourneyLog = {},
+  journey: Journey = commerceJourney(scenario, random, log),
 ): IterationResult {
-  let request: ScenarioRequest | null = iteration.start();
+  const result: IterationResult = { outcomes: [], completed: false };
+  let step = journey.next();
   let first = true;
-  while (request !== null) {
+  while (!step.done) {
     if (!first && scenario.thinkMs > 0) sleep(scenario.thinkMs);
     first = false;
     if (hooks.shouldContinue && !hooks.shouldContinue()) break;
-    request = iteration.advance(send(request));
+    const request = step.value;
+    const response = send(request);
+    step = journey.next(response);
+    if (step.done && step.value) result.outcomes.push(step.value);
+    else result.outcomes.push({ name: endpointOf(request, response.status), ok: true });
   }
-  return iteration.outcome();
+  result.completed = step.done === true && step.value === null;
+  if (log.createdOrder) result.createdOrder = log.createdOrder;
+  return result;
 }
 
 /** A small seeded PRNG (mulberry32), for reproducible tests and request lists. Returns values in [0, 1). */

@@ -20,12 +20,14 @@ import { appDurationMs, isLoopbackHost, rawHttpHost, SERVER_TIMING_HEADER } from
 import {
   COMMERCE,
   createJourney,
+  endpointOf,
   journeyNames,
   resolveScenario,
   validateSpec,
   type ScenarioSpec,
   type UserState,
   type CreatedOrder,
+  type JourneyLog,
   type RequestOutcome,
   type ResolvedScenario,
   type ScenarioRequest,
@@ -83,7 +85,8 @@ class StepRecorder {
   readonly errorSamples: string[] = [];
   readonly createdOrders: CreatedOrder[] = [];
 
-  record(name: string, outcome: RequestOutcome, latencyMs: number, serverMs: number, hasLatency: boolean): void {
+  /** One response inside the window, counted under `name`; `failure` when it was an error. */
+  record(name: string, failure: RequestOutcome | null, latencyMs: number, serverMs: number, hasLatency: boolean): void {
     const ep = this.endpoints.get(name)!;
     ep.requests++;
     this.total.requests++;
@@ -92,7 +95,7 @@ class StepRecorder {
       this.total.latency.recordMs(latencyMs);
     }
     if (serverMs >= 0) this.server.recordMs(serverMs);
-    if (!outcome.ok) this.error(name, outcome.errorKind ?? 'status', outcome.detail);
+    if (failure) this.error(name, failure.errorKind ?? 'status', failure.detail);
   }
 
   /** An error without a response (a dropped journey counts as one failed request of its first endpoint). */
@@ -245,32 +248,31 @@ function maySend(ctx: StepContext): boolean {
  * Resolves whether it sent its first request.
  */
 async function runJourney(ctx: StepContext, client: Client, state: UserState, intendedStartMs?: number): Promise<boolean> {
-  const iteration = createJourney(ctx.spec, ctx.scenario, Math.random, state);
+  const log: JourneyLog = {};
+  const journey = createJourney(ctx.spec, ctx.scenario, Math.random, state, log);
   let sent = false;
   try {
-    let request: ScenarioRequest | null = iteration.start();
+    let step = journey.next();
     let first = true;
-    while (request !== null) {
+    while (!step.done) {
       if (!first && ctx.scenario.thinkMs > 0) await delay(ctx.scenario.thinkMs);
       if (!maySend(ctx)) return sent;
       sent = true;
       const t0 = first && intendedStartMs !== undefined ? Math.min(intendedStartMs, nowMs()) : nowMs();
       first = false;
+      const request = step.value;
       const response = await send(client, ctx.origin, request);
       const t1 = nowMs();
-      const next = iteration.advance(response);
+      step = journey.next(response);
       if (ctx.stopped) return sent;
       if (ctx.clock.inWindow(t1)) {
-        const outcomes = iteration.outcome().outcomes;
-        const outcome = outcomes[outcomes.length - 1]!;
-        ctx.recorder.record(outcome.name, outcome, t1 - t0, response.serverMs, response.error !== 'connection');
+        const failure = step.done ? step.value : null;
+        ctx.recorder.record(failure ? failure.name : endpointOf(request, response.status), failure, t1 - t0, response.serverMs, response.error !== 'connection');
       }
-      request = next;
     }
     return sent;
   } finally {
-    const created = iteration.outcome().createdOrder;
-    if (created) ctx.recorder.createdOrders.push(created);
+    if (log.createdOrder) ctx.recorder.createdOrders.push(log.createdOrder);
   }
 }
 
