@@ -10,7 +10,7 @@
  * Each is a generator journey (./scenario.ts), plain ES2017 plus generators like the rest of the core.
  */
 import { FIRST_REGULAR_PRODUCT_ID } from '@stackbench/contract';
-import { commerceJourney, endpointOf, orderOutcome, orderRequest, randomInt, REQUEST_NAMES, statusFailure, type Journey, type JourneyLog, type ResolvedScenario, type ScenarioResponse } from './scenario.js';
+import { commerceJourney, orderOutcome, orderRequest, randomInt, REQUEST_NAMES, statusFailure, type Journey, type JourneyLog, type ResolvedScenario, type ScenarioResponse } from './scenario.js';
 
 export interface MixRequest {
   name: string;
@@ -101,7 +101,7 @@ function* cacheViewsJourney(spec: Extract<ScenarioSpec, { kind: 'cache-views' }>
   };
   const revalidated = spec.conditional && response.status === 304;
   if (response.status !== 200 && !revalidated) {
-    return statusFailure(endpointOf({ name: 'view', wantsEtag: spec.conditional }, response.status), response, spec.conditional ? '200 or 304' : 200);
+    return statusFailure('view', response, spec.conditional ? '200 or 304' : 200);
   }
   if (response.etag) state[String(productId)] = response.etag;
   if (random() >= spec.orderShare) return null;

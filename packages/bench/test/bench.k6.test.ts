@@ -40,7 +40,9 @@ describeWithPart('k6', 'stackbench bench --engine k6 (real k6)', (k6) => {
     expect(combo!.steps.map((s) => s.load)).toEqual([1, 2]);
     for (const step of combo!.steps) {
       expect(step.requests).toBeGreaterThan(0);
-      expect(step.errors).toBe(0);
+      // On failure, say which kind and endpoint (k6 reports no error texts).
+      const failed = Object.entries(step.endpoints).filter(([, e]) => e.errors > 0).map(([name, e]) => `${name}: ${e.errors}`);
+      expect(step.errors, JSON.stringify({ load: step.load, kinds: step.errorsByKind, endpoints: failed })).toBe(0);
       expect(Object.keys(step.endpoints).sort()).toEqual(['list', 'order', 'order_view', 'product']);
       expect(step.driver.engine).toBe('k6');
       expect(step.driver.eventLoopDelayP99Ms).toBeNull();
