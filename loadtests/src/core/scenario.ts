@@ -204,7 +204,7 @@ export function statusFailure(name: string, response: ScenarioResponse, expected
 }
 
 /** A response that is there but unusable for the next step (an app bug, never a load effect). */
-export function bodyFailure(name: string, detail: string): RequestOutcome {
+function bodyFailure(name: string, detail: string): RequestOutcome {
   return { name, ok: false, errorKind: 'body', detail };
 }
 

@@ -1,7 +1,7 @@
 import { appMainPath, findApp, loadAppModule } from '@stackbench/server';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ConnectionStrategy, DatabaseTimeouts, HttpTimeouts, RunningServer } from '@stackbench/contract';
-import { DEFAULT_DATABASE_TIMEOUTS, DEFAULT_HTTP_TIMEOUTS, startServer, type StoreName } from '@stackbench/server';
+import { DEFAULT_DATABASE_TIMEOUTS, DEFAULT_HTTP_TIMEOUTS, readDatabaseTimeouts, startServer, TIMEOUT_ENV, type StoreName } from '@stackbench/server';
 
 /**
  * Database timeouts for the oversell tests: 200 concurrent orders queue on one product's row lock, and with a new
@@ -9,7 +9,10 @@ import { DEFAULT_DATABASE_TIMEOUTS, DEFAULT_HTTP_TIMEOUTS, startServer, type Sto
  * servers' 5 s statement and 2 s lock timeouts. Those tests check the stock invariant, not the timeouts (tested
  * apart), so they wait as long as the queue takes.
  */
-export const CONTENTION_DATABASE_TIMEOUTS: DatabaseTimeouts = { ...DEFAULT_DATABASE_TIMEOUTS, statementMs: 60_000, lockMs: 60_000, queryMs: 62_000 };
+export const CONTENTION_DATABASE_TIMEOUTS: DatabaseTimeouts = readDatabaseTimeouts({
+  [TIMEOUT_ENV.statementMs]: '60000',
+  [TIMEOUT_ENV.lockMs]: '60000',
+});
 
 export interface TestServerOptions {
   app: string;
