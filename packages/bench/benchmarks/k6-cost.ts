@@ -4,14 +4,21 @@
  * that with the step's measured window too (the floor of any script that records what a step records), all on the
  * same trivial server (contract-shaped bodies, no database), plus the embedded driver for reference.
  *
- *   npm run bench:k6-cost -w @stackbench/bench [-- --vus 16 --rounds 2]
+ *   npm run bench:k6-cost -w @stackbench/bench [-- --vus 16 --rounds 2]   (CPU time)
+ *   npm run bench:k6-cost -w @stackbench/bench -- --instructions          (machine instructions, valgrind)
  *
  * Marginal CPU per request: each script runs twice, short and long, and (CPU long − CPU short) ÷ (requests long −
  * requests short) is what one more request costs — k6's start-up (compiling the script once per VU) cancels out.
  * CPU is read from /proc while k6 runs; requests from k6's own http_reqs (--summary-export). Needs k6 (K6_BIN or
  * PATH) and the built script (npm run build).
+ *
+ * `--instructions`: the same scripts counted in machine instructions instead (valgrind's cachegrind, one VU, a fixed
+ * number of iterations, Go's garbage collector off), which repeat to ~1 % where CPU time moved 30 % between rounds
+ * here: what k6 executes in user space per request, without the kernel's share (the same for every script) and
+ * without garbage collection (more for scripts that allocate more). Slow (k6 runs ~50x slower under valgrind): the
+ * default is 250 and 2 250 iterations per script. Needs valgrind (apt install valgrind).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -69,7 +76,7 @@ function record(res, name) {
 }
 function proceed() {
   if (endAt === 0) {
-    measureFrom = exec.scenario.startTime + 1000;
+    measureFrom = exec.scenario.startTime + Number(__ENV.WARMUP_MS || 1000);
     endAt = measureFrom + Number(__ENV.SECONDS) * 1000;
   }
   return Date.now() < endAt;
@@ -99,8 +106,9 @@ export function handleSummary() { return {}; }
 `;
 }
 
+/** What one k6 run cost (CPU seconds, or machine instructions with --instructions) and the requests it made. */
 interface K6Run {
-  cpuSeconds: number;
+  cost: number;
   requests: number;
 }
 
@@ -115,20 +123,58 @@ function runK6(binary: string, script: string, env: Record<string, string>, expo
       const last = sampler.samples[sampler.samples.length - 1];
       if (code !== 0 || !last || !existsSync(exportFile)) return reject(new Error(`k6 exited ${code} for ${script}`));
       const summary = JSON.parse(readFileSync(exportFile, 'utf8')) as { metrics: { http_reqs?: { count?: number } } };
-      resolveRun({ cpuSeconds: last.cpuSeconds, requests: summary.metrics.http_reqs?.count ?? 0 });
+      resolveRun({ cost: last.cpuSeconds, requests: summary.metrics.http_reqs?.count ?? 0 });
+    });
+  });
+}
+
+/**
+ * Instructions k6 executes for `iterations` iterations of one VU, under cachegrind. Go needs its CPU feature
+ * detection off (valgrind does not emulate every instruction it would pick) and no asynchronous preemption (its
+ * signals upset valgrind); one processor and no garbage collection make the count repeatable.
+ */
+function countK6Instructions(binary: string, script: string, env: Record<string, string>, iterations: number, exportFile: string): Promise<K6Run> {
+  return new Promise((resolveRun, reject) => {
+    const k6Args = ['run', '--quiet', '--no-usage-report', '--vus', '1', '--iterations', String(iterations), '--summary-export', exportFile, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), script];
+    const child = spawn('valgrind', ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', binary, ...k6Args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, GOGC: 'off', GOMAXPROCS: '1', GODEBUG: 'cpu.all=off,asyncpreemptoff=1' },
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const refs = /I\s+refs:\s+([\d,]+)/.exec(stderr);
+      if (code !== 0 || !refs || !existsSync(exportFile)) return reject(new Error(`k6 under valgrind exited ${code} for ${script}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+      const summary = JSON.parse(readFileSync(exportFile, 'utf8')) as { metrics: { http_reqs?: { count?: number } } };
+      resolveRun({ cost: Number(refs[1]!.replace(/,/g, '')), requests: summary.metrics.http_reqs?.count ?? 0 });
     });
   });
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { vus: { type: 'string', default: '16' }, rounds: { type: 'string', default: '2' }, short: { type: 'string', default: '3' }, long: { type: 'string', default: '9' } } });
-  const vus = Number(values.vus);
-  const rounds = Number(values.rounds);
-  const [short, long] = [Number(values.short), Number(values.long)];
+  const { values } = parseArgs({
+    options: {
+      vus: { type: 'string', default: '16' },
+      rounds: { type: 'string' },
+      short: { type: 'string' },
+      long: { type: 'string' },
+      instructions: { type: 'boolean', default: false },
+    },
+  });
+  const instructions = values.instructions;
+  // Seconds per run when timing CPU; iterations of one VU when counting instructions (deterministic: one round).
+  const rounds = Number(values.rounds ?? (instructions ? '1' : '2'));
+  const [short, long] = [Number(values.short ?? (instructions ? '250' : '3')), Number(values.long ?? (instructions ? '2250' : '9'))];
+  const vus = instructions ? 1 : Number(values.vus);
   const binary = findK6();
   const script = findK6Script();
   if (!binary || !script) {
     console.error(`k6-cost: needs k6 (K6_BIN or PATH) and the built script (npm run build); found ${binary ?? 'no k6'}, ${script ?? 'no script'}`);
+    return 1;
+  }
+  if (instructions && spawnSync('valgrind', ['--version']).status !== 0) {
+    console.error('k6-cost: --instructions needs valgrind on PATH (apt install valgrind)');
     return 1;
   }
   const tmp = mkdtempSync(join(tmpdir(), 'stackbench-k6-cost-'));
@@ -138,35 +184,51 @@ async function main(): Promise<number> {
     writeFileSync(join(tmp, 'minimal.js'), MINIMAL_JOURNEY);
     writeFileSync(join(tmp, 'minimal-samples.js'), MINIMAL_WITH_SAMPLES);
     writeFileSync(join(tmp, 'minimal-window.js'), MINIMAL_WITH_WINDOW);
-    // The bare and hand-written scripts: a constant-vus scenario of the given length.
-    const constantVus = (seconds: number) => ({ BASE_URL: server.url, VUS: String(vus), SECONDS: String(seconds) });
-    const scripts: Array<{ name: string; file: string; env: (seconds: number) => Record<string, string> }> = [
+    // The bare and hand-written scripts: a constant-vus scenario of the given length. Counting instructions, k6's
+    // --vus/--iterations replace the scenario, and the window opens at once and stays open.
+    const constantVus = (seconds: number): Record<string, string> =>
+      instructions ? { BASE_URL: server.url, VUS: '1', SECONDS: '100000', WARMUP_MS: '0' } : { BASE_URL: server.url, VUS: String(vus), SECONDS: String(seconds) };
+    const stepped = (seconds: number): Record<string, string> => {
+      const common = { BASE_URL: server.url, ABORT_ON_FAIL: 'false', SUMMARY_PATH: join(tmp, 'summary.json') };
+      // One step whose window (normally set by the step's scenario) holds every request of the fixed iterations.
+      if (instructions) return { ...common, STEPS: '1', STEP_SECONDS: '600', INITIAL_WARMUP_SECONDS: '0', STACKBENCH_STEP_MS: String(1e9) };
+      return { ...common, STEPS: String(vus), STEP_SECONDS: String(seconds - 1), INITIAL_WARMUP_SECONDS: '1' };
+    };
+    const scripts: Array<{ name: string; file: string; env: (length: number) => Record<string, string> }> = [
       { name: 'bare http.get loop', file: join(tmp, 'bare.js'), env: constantVus },
       { name: 'hand-written 4-request journey', file: join(tmp, 'minimal.js'), env: constantVus },
       { name: 'the same + the step\'s 3 samples per request', file: join(tmp, 'minimal-samples.js'), env: constantVus },
       { name: 'the same + the step\'s measured window', file: join(tmp, 'minimal-window.js'), env: constantVus },
-      {
-        name: 'stackbench script (dist/k6/stepped.js)',
-        file: script,
-        env: (s) => ({ BASE_URL: server.url, STEPS: String(vus), STEP_SECONDS: String(s - 1), INITIAL_WARMUP_SECONDS: '1', ABORT_ON_FAIL: 'false', SUMMARY_PATH: join(tmp, 'summary.json') }),
-      },
+      { name: 'stackbench script (dist/k6/stepped.js)', file: script, env: stepped },
     ];
-    console.log(`k6-cost: ${binary}, ${vus} VUs, ${short} s and ${long} s runs, ${rounds} round(s); trivial server ${server.url}; ${cpus().length} CPUs\n`);
+    const run = (file: string, env: Record<string, string>, length: number, exportFile: string) =>
+      instructions ? countK6Instructions(binary, file, env, length, exportFile) : runK6(binary, file, env, exportFile);
+    const unit = instructions ? 'k instructions/request' : 'µs/request';
+    const lengths = instructions ? `${short} and ${long} iterations of 1 VU under valgrind, GOGC=off` : `${vus} VUs, ${short} s and ${long} s runs`;
+    console.log(`k6-cost: ${binary}, ${lengths}, ${rounds} round(s); trivial server ${server.url}; ${cpus().length} CPUs\n`);
     const perScript = new Map<string, number[]>();
     for (let round = 1; round <= rounds; round++) {
       for (const s of scripts) {
-        const a = await runK6(binary, s.file, s.env(short), join(tmp, 'a.json'));
-        const b = await runK6(binary, s.file, s.env(long), join(tmp, 'b.json'));
-        const us = ((b.cpuSeconds - a.cpuSeconds) * 1e6) / (b.requests - a.requests);
-        console.log(`  round ${round}: ${s.name}: ${us.toFixed(1)} µs/request (${a.requests} and ${b.requests} requests)`);
-        perScript.set(s.name, [...(perScript.get(s.name) ?? []), us]);
+        const a = await run(s.file, s.env(short), short, join(tmp, 'a.json'));
+        const b = await run(s.file, s.env(long), long, join(tmp, 'b.json'));
+        // CPU seconds to µs, instructions to thousands.
+        const perRequest = ((b.cost - a.cost) * (instructions ? 1e-3 : 1e6)) / (b.requests - a.requests);
+        console.log(`  round ${round}: ${s.name}: ${perRequest.toFixed(1)} ${unit} (${a.requests} and ${b.requests} requests)`);
+        perScript.set(s.name, [...(perScript.get(s.name) ?? []), perRequest]);
       }
     }
-    const { measurement } = await runNodeStep({ baseUrl: server.url, model: 'closed', load: vus, durationMs: long * 1000, warmupMs: 1000, thinkMs: 0, productCount: 10_000, maxRequests: 100_000_000, requestTimeoutMs: 10_000 });
-    const nodeUs = ((measurement.driver.cpuPct / 100) * measurement.seconds * 1e6) / measurement.requests;
-    const bare = spread(perScript.get(scripts[0]!.name)!)!.median;
-    const rows = [['load generator', 'µs/request (median)', 'x bare k6 loop'], ...scripts.map((s) => [s.name, spread(perScript.get(s.name)!)!.median.toFixed(1), (spread(perScript.get(s.name)!)!.median / bare).toFixed(2)])];
-    rows.push(['embedded driver (same journey)', nodeUs.toFixed(1), (nodeUs / bare).toFixed(2)]);
+    const median = (name: string) => spread(perScript.get(name)!)!.median;
+    const bare = median(scripts[0]!.name);
+    const floor = median(scripts[3]!.name);
+    const rows = [
+      ['load generator', `${unit} (median)`, 'x bare k6 loop', 'x floor (+ window)'],
+      ...scripts.map((s) => [s.name, median(s.name).toFixed(1), (median(s.name) / bare).toFixed(2), (median(s.name) / floor).toFixed(2)]),
+    ];
+    if (!instructions) {
+      const { measurement } = await runNodeStep({ baseUrl: server.url, model: 'closed', load: vus, durationMs: long * 1000, warmupMs: 1000, thinkMs: 0, productCount: 10_000, maxRequests: 100_000_000, requestTimeoutMs: 10_000 });
+      const nodeUs = ((measurement.driver.cpuPct / 100) * measurement.seconds * 1e6) / measurement.requests;
+      rows.push(['embedded driver (same journey)', nodeUs.toFixed(1), (nodeUs / bare).toFixed(2), (nodeUs / floor).toFixed(2)]);
+    }
     console.log(`\n${table(rows)}`);
     return 0;
   } finally {
