@@ -167,6 +167,10 @@ async function main(): Promise<number> {
   const rounds = Number(values.rounds ?? (instructions ? '1' : '2'));
   const [short, long] = [Number(values.short ?? (instructions ? '250' : '3')), Number(values.long ?? (instructions ? '2250' : '9'))];
   const vus = instructions ? 1 : Number(values.vus);
+  if (![rounds, short, long, vus].every((n) => Number.isInteger(n) && n > 0) || long <= short) {
+    console.error('k6-cost: --rounds, --vus, --short and --long are positive integers, and --long is more than --short');
+    return 1;
+  }
   const binary = findK6();
   const script = findK6Script();
   if (!binary || !script) {
