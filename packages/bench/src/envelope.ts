@@ -117,6 +117,46 @@ function write(file: string, value: string): void {
   writeFileSync(file, value);
 }
 
+/** How long a cgroup's removal waits for processes that are still exiting (see {@link removeCgroupDirs}). */
+const REMOVE_WAIT_MS = 3000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Moves every process still inside each cgroup back to its parent, then removes the cgroups. The kernel answers
+ * EBUSY for a moment after the last process left: one still exiting (an app just killed, a PostgreSQL backend
+ * closing) can be neither moved nor gone, and a child cgroup just removed is released asynchronously (the run's
+ * cgroup around app and db stayed behind that way). So removal is retried until REMOVE_WAIT_MS (synchronously: it
+ * also runs on Ctrl-C), and the last error thrown if a cgroup is still there then.
+ */
+function removeCgroupDirs(dirs: Record<Controller, string>, parents: Record<Controller, string>): void {
+  const deadline = Date.now() + REMOVE_WAIT_MS;
+  for (;;) {
+    let busy: unknown = null;
+    const seen = new Set<string>();
+    for (const [controller, dir] of Object.entries(dirs) as [Controller, string][]) {
+      if (seen.has(dir)) continue;
+      seen.add(dir);
+      if (!existsSync(dir)) continue;
+      for (const pid of pidsIn(dir)) {
+        try {
+          write(join(parents[controller], 'cgroup.procs'), String(pid));
+        } catch {
+          /* exiting or exited */
+        }
+      }
+      try {
+        rmdirSync(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        busy = err;
+      }
+    }
+    if (busy === null) return;
+    if (Date.now() >= deadline) throw busy;
+    Atomics.wait(pause, 0, 0, 20);
+  }
+}
+
 function pidsIn(dir: string): number[] {
   return readFileSafe(join(dir, 'cgroup.procs'))
     .split('\n')
@@ -239,16 +279,7 @@ export class Cgroup {
 
   /** Moves every process still inside back to the parent, then removes the cgroup. */
   remove(): void {
-    for (const [controller, dir] of Object.entries(this.dirs) as [Controller, string][]) {
-      for (const pid of pidsIn(dir)) {
-        try {
-          write(join(this.parents[controller], 'cgroup.procs'), String(pid));
-        } catch {
-          /* exited meanwhile */
-        }
-      }
-    }
-    for (const dir of this.distinctDirs()) if (existsSync(dir)) rmdirSync(dir);
+    removeCgroupDirs(this.dirs, this.parents);
   }
 }
 
@@ -367,20 +398,10 @@ function removeTree(runDirs: Record<Controller, string>, parents: Record<Control
       /* best effort */
     }
   }
-  for (const [controller, dir] of Object.entries(runDirs) as [Controller, string][]) {
-    if (!existsSync(dir)) continue;
-    for (const pid of pidsIn(dir)) {
-      try {
-        write(join(parents[controller], 'cgroup.procs'), String(pid));
-      } catch {
-        /* exited */
-      }
-    }
-    try {
-      rmdirSync(dir);
-    } catch {
-      /* still busy or gone */
-    }
+  try {
+    removeCgroupDirs(runDirs, parents);
+  } catch {
+    /* still busy: the next run removes it (removeStaleCgroups) */
   }
 }
 

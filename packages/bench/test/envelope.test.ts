@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { exited, isAlive, runCli, STACKBENCH, startCli } from '@stackbench/test-support/cli';
 import { removeHome } from '@stackbench/test-support/home';
@@ -113,6 +113,25 @@ describeWithPart('cgroups', 'the envelope on real cgroups', () => {
       await sleep(1500);
       // The parent itself is idle: the CPU counted is the exited children's.
       expect(envelope.db.cpuSeconds() - before).toBeGreaterThan(0.3);
+    } finally {
+      envelope.remove();
+    }
+  });
+
+  it('removes its cgroups, the run\'s own included, right after a process inside was killed', async () => {
+    const envelope = CgroupEnvelope.create({ appCpus: 1, appMemoryMiB: 1024, dbCpus: 1, dbMemoryMiB: 1024 });
+    // The app's and PostgreSQL's cgroups, and the run's own around them.
+    const dirs = [...Object.values(envelope.app.dirs), ...Object.values(envelope.db.dirs), ...Object.values(envelope.app.dirs).map((d) => dirname(d))];
+    try {
+      // The app killed in the middle of a step, with a large heap that takes a moment to tear down. The kernel
+      // keeps the cgroups busy for a moment after (measured: without retrying, the run's cgroup stayed every time).
+      const heavy = spawn(process.execPath, ['-e', `const keep = []; for (let i = 0; i < 40; i++) keep.push(Buffer.alloc(16 * 2 ** 20, 1)); process.stdout.write('ready'); setInterval(() => keep.length, 1000);`], { stdio: ['ignore', 'pipe', 'ignore'] });
+      busyChildren.push(heavy);
+      envelope.app.addPid(heavy.pid!);
+      await new Promise((resolve) => heavy.stdout!.once('data', resolve));
+      heavy.kill('SIGKILL');
+      envelope.remove();
+      for (const dir of dirs) expect(existsSync(dir), dir).toBe(false);
     } finally {
       envelope.remove();
     }
