@@ -117,7 +117,7 @@ function write(file: string, value: string): void {
   writeFileSync(file, value);
 }
 
-/** How long a cgroup's removal waits for processes that are still exiting (see {@link removeCgroupDirs}). */
+/** How long a cgroup's removal waits while the kernel still calls it busy (see {@link removeCgroupDirs}). */
 const REMOVE_WAIT_MS = 3000;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
@@ -147,7 +147,9 @@ function removeCgroupDirs(dirs: Record<Controller, string>, parents: Record<Cont
       try {
         rmdirSync(dir);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') continue;
+        if (code !== 'EBUSY') throw err;
         busy = err;
       }
     }
