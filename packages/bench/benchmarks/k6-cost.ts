@@ -112,18 +112,27 @@ interface K6Run {
   requests: number;
 }
 
+/** `k6 run` of a script with its environment, writing its summary (requests made) to exportFile. */
+function k6RunArgs(script: string, env: Record<string, string>, exportFile: string, extra: string[] = []): string[] {
+  return ['run', '--quiet', '--no-usage-report', ...extra, '--summary-export', exportFile, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), script];
+}
+
+/** The requests k6 made, from its --summary-export file. */
+function requestsIn(exportFile: string): number {
+  const summary = JSON.parse(readFileSync(exportFile, 'utf8')) as { metrics: { http_reqs?: { count?: number } } };
+  return summary.metrics.http_reqs?.count ?? 0;
+}
+
 function runK6(binary: string, script: string, env: Record<string, string>, exportFile: string): Promise<K6Run> {
   return new Promise((resolveRun, reject) => {
-    const args = ['run', '--quiet', '--no-usage-report', '--summary-export', exportFile, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), script];
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(binary, k6RunArgs(script, env, exportFile), { stdio: ['ignore', 'ignore', 'inherit'] });
     const sampler = new UsageSampler(processReader(child.pid!), 50).start();
     child.once('error', reject);
     child.once('exit', (code) => {
       sampler.stop();
       const last = sampler.samples[sampler.samples.length - 1];
       if (code !== 0 || !last || !existsSync(exportFile)) return reject(new Error(`k6 exited ${code} for ${script}`));
-      const summary = JSON.parse(readFileSync(exportFile, 'utf8')) as { metrics: { http_reqs?: { count?: number } } };
-      resolveRun({ cost: last.cpuSeconds, requests: summary.metrics.http_reqs?.count ?? 0 });
+      resolveRun({ cost: last.cpuSeconds, requests: requestsIn(exportFile) });
     });
   });
 }
@@ -135,7 +144,7 @@ function runK6(binary: string, script: string, env: Record<string, string>, expo
  */
 function countK6Instructions(binary: string, script: string, env: Record<string, string>, iterations: number, exportFile: string): Promise<K6Run> {
   return new Promise((resolveRun, reject) => {
-    const k6Args = ['run', '--quiet', '--no-usage-report', '--vus', '1', '--iterations', String(iterations), '--summary-export', exportFile, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), script];
+    const k6Args = k6RunArgs(script, env, exportFile, ['--vus', '1', '--iterations', String(iterations)]);
     const child = spawn('valgrind', ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', binary, ...k6Args], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, GOGC: 'off', GOMAXPROCS: '1', GODEBUG: 'cpu.all=off,asyncpreemptoff=1' },
@@ -146,8 +155,7 @@ function countK6Instructions(binary: string, script: string, env: Record<string,
     child.once('exit', (code) => {
       const refs = /I\s+refs:\s+([\d,]+)/.exec(stderr);
       if (code !== 0 || !refs || !existsSync(exportFile)) return reject(new Error(`k6 under valgrind exited ${code} for ${script}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
-      const summary = JSON.parse(readFileSync(exportFile, 'utf8')) as { metrics: { http_reqs?: { count?: number } } };
-      resolveRun({ cost: Number(refs[1]!.replace(/,/g, '')), requests: summary.metrics.http_reqs?.count ?? 0 });
+      resolveRun({ cost: Number(refs[1]!.replace(/,/g, '')), requests: requestsIn(exportFile) });
     });
   });
 }

@@ -354,15 +354,16 @@ export class CgroupEnvelope {
 
   /** Moves what is still inside back out and removes every cgroup this run made. Safe to call twice. */
   remove(): void {
+    // Still busy after the wait: the run's cgroup is tried anyway, and the next run sweeps what stays.
     try {
       this.app.remove();
     } catch {
-      /* removed already */
+      /* see above */
     }
     try {
       this.db.remove();
     } catch {
-      /* removed already */
+      /* see above */
     }
     removeTree(this.runDirs, this.hierarchy.dirs as Record<Controller, string>, this.cliMove);
   }
